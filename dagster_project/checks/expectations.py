@@ -1,0 +1,89 @@
+"""Run the Great Expectations suites in `expectations/` against warehouse tables.
+
+GX 1.x on a DuckDB SQL datasource cannot read its own results, so each suite is validated on a
+pandas DataFrame holding just the columns its expectations name, pulled from DuckDB.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from dagster_project.settings import EXPECTATIONS_DIR
+
+EXAMPLES_PER_RULE = 5
+
+
+@dataclass(frozen=True)
+class RuleOutcome:
+    rule: str
+    expectation: str
+    success: bool
+    unexpected_count: int
+    examples: list
+
+    def describe(self) -> str:
+        if self.success:
+            return f"ok: {self.rule}"
+        return f"FAILED: {self.rule} — {self.unexpected_count} rows, e.g. {self.examples}"
+
+
+def suite_path(schema: str, table: str) -> Path:
+    return EXPECTATIONS_DIR / schema / f"{table}.json"
+
+
+def load_suite(schema: str, table: str) -> dict:
+    return json.loads(suite_path(schema, table).read_text(encoding="utf-8"))
+
+
+def suite_columns(suite: dict) -> list[str]:
+    columns: list[str] = []
+    for expectation in suite["expectations"]:
+        kwargs = expectation["kwargs"]
+        for name in [kwargs.get("column"), kwargs.get("column_A"), kwargs.get("column_B"), *kwargs.get("column_list", [])]:
+            if name and name not in columns:
+                columns.append(name)
+    return columns
+
+
+def validate_frame(frame: pd.DataFrame, suite: dict) -> list[RuleOutcome]:
+    import great_expectations as gx  # costs seconds: only when a check runs
+
+    context = gx.get_context(mode="ephemeral")
+    batch = (
+        context.data_sources.add_pandas("warehouse")
+        .add_dataframe_asset(suite["name"])
+        .add_batch_definition_whole_dataframe("whole_table")
+        .get_batch(batch_parameters={"dataframe": frame})
+    )
+    expectation_suite = gx.ExpectationSuite(name=suite["name"], expectations=suite["expectations"])
+    result = batch.validate(expectation_suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES_PER_RULE})
+    outcomes = []
+    for item in result.results:
+        config = item.expectation_config
+        details = item.result or {}
+        outcomes.append(
+            RuleOutcome(
+                rule=(config.meta or {}).get("rule", config.type),
+                expectation=config.type,
+                success=bool(item.success),
+                unexpected_count=int(details.get("unexpected_count") or 0),
+                examples=[_plain(v) for v in (details.get("partial_unexpected_list") or [])[:EXAMPLES_PER_RULE]],
+            )
+        )
+    return outcomes
+
+
+def _plain(value):
+    return value if isinstance(value, (str, int, float, bool)) or value is None else str(value)
+
+
+def validate_table(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[RuleOutcome]:
+    suite = load_suite(schema, table)
+    columns = ", ".join(f'"{c}"' for c in suite_columns(suite)) or "1 as row_present"
+    frame = conn.execute(f"select {columns} from {schema}.{table}").arrow().read_all().to_pandas()
+    return validate_frame(frame, suite)

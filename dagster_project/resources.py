@@ -1,0 +1,25 @@
+"""Resources: the DuckDB warehouse and dbt, both pointed at the same file by one setting."""
+
+from __future__ import annotations
+
+from dagster_dbt import DbtCliResource, DbtProject
+from dagster_duckdb import DuckDBResource
+
+from dagster_project.settings import DBT_PROJECT_DIR, Settings
+
+
+def dbt_project() -> DbtProject:
+    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target="duckdb")
+    # `dagster dev` re-parses on load; every other entry point parses once if the manifest is missing.
+    project.prepare_if_dev()
+    if not project.manifest_path.exists():
+        project.preparer.prepare(project)
+    return project
+
+
+def build_resources(settings: Settings, project: DbtProject) -> dict:
+    settings.export_to_env()  # dbt's profile reads PCW_WAREHOUSE
+    return {
+        "warehouse": DuckDBResource(database=str(settings.warehouse_path)),
+        "dbt": DbtCliResource(project_dir=project),
+    }

@@ -1,0 +1,39 @@
+"""Where the warehouse lives. One setting per place, read from the environment, so that
+Dagster, dbt and the CLI always point at the same files."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
+EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+SEEDS_DIR = PROJECT_ROOT / "seeds"
+
+# Every step that opens the DuckDB file for writing runs in this pool, sized 1 (dagster.yaml),
+# because DuckDB allows one writing process per file.
+WAREHOUSE_POOL = "duckdb_warehouse"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    landing_dir: Path
+    warehouse_path: Path
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        data_dir = Path(os.environ.get("PCW_DATA_DIR", PROJECT_ROOT / "data")).resolve()
+        return cls(
+            data_dir=data_dir,
+            landing_dir=Path(os.environ.get("PCW_LANDING_DIR", data_dir / "landing")).resolve(),
+            warehouse_path=Path(os.environ.get("PCW_WAREHOUSE", data_dir / "warehouse.duckdb")).resolve(),
+        )
+
+    def export_to_env(self) -> None:
+        """dbt reads the warehouse path from PCW_WAREHOUSE (dbt/profiles.yml)."""
+        os.environ["PCW_DATA_DIR"] = str(self.data_dir)
+        os.environ["PCW_LANDING_DIR"] = str(self.landing_dir)
+        os.environ["PCW_WAREHOUSE"] = str(self.warehouse_path)
