@@ -53,11 +53,11 @@ def _run(args: argparse.Namespace) -> int:
 
     import dagster as dg
 
-    from dagster_project.definitions import defs
+    from dagster_project.definitions import build_definitions
 
     print(f"Building the warehouse {settings.warehouse_path} …")
     with dg.DagsterInstance.ephemeral() as instance:
-        result = defs.get_job_def("warehouse_job").execute_in_process(instance=instance, raise_on_error=False)
+        result = build_definitions(settings).get_job_def("warehouse_job").execute_in_process(instance=instance, raise_on_error=False)
     elapsed = time.perf_counter() - started
     if not result.success:
         for event in result.all_events:

@@ -11,7 +11,8 @@ from dagster_project.checks.quality_gates import quality_gates
 from dagster_project.resources import build_resources
 from dagster_project.settings import Settings
 
-warehouse_assets = [admin_units_reference, *raw_assets, dbt_models]
+loaded_assets = [admin_units_reference, *raw_assets]
+warehouse_assets = [*loaded_assets, dbt_models]
 
 warehouse_job = dg.define_asset_job(
     "warehouse_job",
@@ -19,11 +20,14 @@ warehouse_job = dg.define_asset_job(
     description="Load every landing source and the admin units into raw, then build all dbt models.",
 )
 
-defs = dg.Definitions(
-    assets=[*landing_specs, *warehouse_assets],
-    asset_checks=quality_gates(
-        [key for assets_def in [admin_units_reference, *raw_assets] for key in assets_def.keys]
-    ),
-    jobs=[warehouse_job],
-    resources=build_resources(Settings.from_env(), DBT_PROJECT),
-)
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    return dg.Definitions(
+        assets=[*landing_specs, *warehouse_assets],
+        asset_checks=quality_gates([key for assets_def in loaded_assets for key in assets_def.keys]),
+        jobs=[warehouse_job],
+        resources=build_resources(settings, DBT_PROJECT),
+    )
+
+
+defs = build_definitions(Settings.from_env())

@@ -67,13 +67,13 @@ def _stage_file(conn: duckdb.DuckDBPyConnection, path: Path, source_file: str) -
     else:
         # DuckDB reads UTF-8 with or without BOM, LF or CRLF. Rows keep file order, so the
         # temp table's rowid gives the line (header = line 1).
-        reader = "read_csv(?, header = true, all_varchar = true, delim = ',', quote = '\"', auto_detect = false)"
+        reader = "read_csv(?, header = true, all_varchar = true, delim = ',', quote = '\"')"
         line = None
     try:
         if line is None:
             conn.execute(f"create or replace temp table landing_stage as select * from {reader}", [str(path)])
             conn.execute("alter table landing_stage add column __line BIGINT")
-            conn.execute("update landing_stage set __line = rowid + 2")
+            conn.execute("update landing_stage set __line = rowid - (select min(rowid) from landing_stage) + 2")
         else:
             conn.execute(
                 f"create or replace temp table landing_stage as select *, {line} as __line from {reader}",
