@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from datetime import date
@@ -56,7 +57,9 @@ def _run(args: argparse.Namespace) -> int:
     from dagster_project.definitions import build_definitions
 
     print(f"Building the warehouse {settings.warehouse_path} …")
-    with dg.DagsterInstance.ephemeral() as instance:
+    # With DAGSTER_HOME set (make run), the run is recorded where `dagster dev` shows it.
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    with instance:
         result = build_definitions(settings).get_job_def("warehouse_job").execute_in_process(instance=instance, raise_on_error=False)
     elapsed = time.perf_counter() - started
     if not result.success:

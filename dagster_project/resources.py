@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject
 from dagster_duckdb import DuckDBResource
 
 from dagster_project.settings import DBT_PROJECT_DIR, Settings
+
+
+class LandingFolder(dg.ConfigurableResource):
+    """The folder branch systems drop their extract files into (docs/data-contract.md)."""
+
+    path: str
+
+    @property
+    def root(self) -> Path:
+        return Path(self.path)
 
 
 def dbt_project() -> DbtProject:
@@ -21,5 +34,6 @@ def build_resources(settings: Settings, project: DbtProject) -> dict:
     settings.export_to_env()  # dbt's profile reads PCW_WAREHOUSE
     return {
         "warehouse": DuckDBResource(database=str(settings.warehouse_path)),
+        "landing": LandingFolder(path=str(settings.landing_dir)),
         "dbt": DbtCliResource(project_dir=project),
     }

@@ -7,7 +7,8 @@ from dagster_duckdb import DuckDBResource
 
 from dagster_project.contract import LANDING_SOURCES, LandingSource
 from dagster_project.ingest.loader import load_source
-from dagster_project.settings import WAREHOUSE_POOL, Settings
+from dagster_project.resources import LandingFolder
+from dagster_project.settings import WAREHOUSE_POOL
 
 landing_specs = [
     dg.AssetSpec(
@@ -29,10 +30,11 @@ def build_raw_asset(source: LandingSource) -> dg.AssetsDefinition:
         pool=WAREHOUSE_POOL,
         description=f"Landing `{source.name}` files typed into `raw.{source.name}`, bad rows quarantined.",
     )
-    def raw_table(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> dg.MaterializeResult:
-        settings = Settings.from_env()
+    def raw_table(
+        context: dg.AssetExecutionContext, warehouse: DuckDBResource, landing: LandingFolder
+    ) -> dg.MaterializeResult:
         with warehouse.get_connection() as conn:
-            loads = load_source(conn, source, settings.landing_dir)
+            loads = load_source(conn, source, landing.root)
         rows_read = sum(f.rows_read for f in loads)
         rows_loaded = sum(f.rows_loaded for f in loads)
         rows_quarantined = sum(f.rows_quarantined for f in loads)
