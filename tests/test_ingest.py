@@ -3,10 +3,11 @@
 from pathlib import Path
 
 import duckdb
-import pytest
+import pytest  # noqa: F401
 
 from dagster_project.contract import LANDING_SOURCES
-from dagster_project.ingest.loader import FileRejected, load_source
+from dagster_project.ingest.loader import load_register
+from dagster_project.reference.admin_units import new_communes, old_communes
 
 POINTS = LANDING_SOURCES["transaction_points"]
 HEADER = "transaction_point_id,transaction_point_name,transaction_office_code,transaction_office_name,commune_code,transaction_day,opened_date"
@@ -25,18 +26,21 @@ def write_points(landing: Path, body: str, *, bom: bool = True, crlf: bool = Tru
 @pytest.fixture
 def conn(tmp_path):
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as connection:
+        connection.execute("create schema raw")
+        for name, frame in (("admin_units_old", old_communes()), ("admin_units_new", new_communes())):
+            connection.execute(f"create table raw.{name} as select * from frame")
         yield connection
 
 
 def test_vietnamese_text_bom_and_crlf_load_unharmed_and_bad_rows_are_quarantined(tmp_path, conn):
     write_points(
         tmp_path,
-        "TP1,Điểm giao dịch xã Hùng Lợi,PGD08-071,PGD huyện Yên Sơn,02236,15,2014-01-01\n"
+        "TP1,Điểm giao dịch xã Hùng Lợi,PGD08-071,PGD huyện Yên Sơn,02200,15,2014-01-01\n"
         "TP2,Điểm giao dịch xã Trung Sơn,PGD08-071,PGD huyện Yên Sơn,02239,ngày 5,2014-01-01\n"
         ",Điểm không mã,PGD08-071,PGD huyện Yên Sơn,02242,7,2014-01-01\n"
         "TP4,Điểm giao dịch xã Kim Quan,PGD08-071,PGD huyện Yên Sơn,02245,20,2014-13-01\n",
     )
-    [load] = load_source(conn, POINTS, tmp_path)
+    [load] = load_register(conn, POINTS, tmp_path).files
 
     assert (load.rows_read, load.rows_loaded, load.rows_quarantined) == (4, 1, 3)
     loaded = conn.execute("select transaction_point_name, transaction_day, source_line from raw.transaction_points").fetchall()
@@ -52,22 +56,21 @@ def test_vietnamese_text_bom_and_crlf_load_unharmed_and_bad_rows_are_quarantined
 
 
 def test_loading_the_same_files_twice_changes_nothing(tmp_path, conn):
-    write_points(tmp_path, "TP1,Điểm A,PGD08-071,PGD Yên Sơn,02236,15,2014-01-01\nTP2,Điểm B,PGD08-071,PGD Yên Sơn,02239,x,2014-01-01\n")
-    load_source(conn, POINTS, tmp_path)
+    write_points(tmp_path, "TP1,Điểm A,PGD08-071,PGD Yên Sơn,02200,15,2014-01-01\nTP2,Điểm B,PGD08-071,PGD Yên Sơn,02239,x,2014-01-01\n")
+    load_register(conn, POINTS, tmp_path)
     first = conn.execute("select * from raw.transaction_points union all select null, null, null, null, null, null, null, rule, source_line from raw.quarantine").fetchall()
-    load_source(conn, POINTS, tmp_path)
+    load_register(conn, POINTS, tmp_path)
     second = conn.execute("select * from raw.transaction_points union all select null, null, null, null, null, null, null, rule, source_line from raw.quarantine").fetchall()
     assert first == second and len(first) == 2
 
 
 def test_a_file_without_the_contract_columns_is_rejected_and_the_table_is_kept(tmp_path, conn):
-    write_points(tmp_path, "TP1,Điểm A,PGD08-071,PGD Yên Sơn,02236,15,2014-01-01\n")
-    load_source(conn, POINTS, tmp_path)
+    write_points(tmp_path, "TP1,Điểm A,PGD08-071,PGD Yên Sơn,02200,15,2014-01-01\n")
+    load_register(conn, POINTS, tmp_path)
     path = tmp_path / "transaction_points" / "08" / "transaction_points_08.csv"
-    path.write_text(HEADER.replace("transaction_day", "ngay_giao_dich") + "\nTP9,Điểm Z,PGD08-071,PGD,02236,15,2014-01-01\n", encoding="utf-8")
+    path.write_text(HEADER.replace("transaction_day", "ngay_giao_dich") + "\nTP9,Điểm Z,PGD08-071,PGD,02200,15,2014-01-01\n", encoding="utf-8")
 
-    with pytest.raises(FileRejected) as rejected:
-        load_source(conn, POINTS, tmp_path)
-    assert "transaction_points/08/transaction_points_08.csv" in str(rejected.value)
-    assert "missing ['transaction_day']" in str(rejected.value) and "unexpected ['ngay_giao_dich']" in str(rejected.value)
+    [rejected] = load_register(conn, POINTS, tmp_path).rejected
+    assert rejected.source_file == "transaction_points/08/transaction_points_08.csv"
+    assert "missing ['transaction_day']" in rejected.rejection and "unexpected ['ngay_giao_dich']" in rejected.rejection
     assert conn.execute("select transaction_point_id from raw.transaction_points").fetchall() == [("TP1",)]

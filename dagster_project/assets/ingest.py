@@ -6,7 +6,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from dagster_project.contract import LANDING_SOURCES, LandingSource
-from dagster_project.ingest.loader import load_source
+from dagster_project.ingest.loader import PartitionLoad, landing_months, load_month, load_register
 from dagster_project.resources import LandingFolder
 from dagster_project.settings import WAREHOUSE_POOL
 
@@ -21,10 +21,26 @@ landing_specs = [
 ]
 
 
+# Row rules look rows up in these tables, so they load first.
+REFERENCED_TABLES = {
+    "transaction_points": [],
+    "groups": ["transaction_points"],
+    "borrowers": ["groups"],
+    "loans": ["borrowers", "groups"],
+    "loan_schedules": ["loans"],
+    "transactions": ["loans"],
+    "savings_deposits": ["groups"],
+    "capital_sources": [],
+    "certified_households": [],
+    "demand_survey": [],
+}
+ADMIN_UNITS = [["raw", "admin_units_old"], ["raw", "admin_units_new"]]
+
+
 def build_raw_asset(source: LandingSource) -> dg.AssetsDefinition:
     @dg.asset(
         key=["raw", source.name],
-        deps=[["landing", source.name]],
+        deps=[["landing", source.name], *ADMIN_UNITS, *(["raw", t] for t in REFERENCED_TABLES[source.name])],
         group_name="raw",
         kinds={"duckdb"},
         pool=WAREHOUSE_POOL,
@@ -34,26 +50,45 @@ def build_raw_asset(source: LandingSource) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, warehouse: DuckDBResource, landing: LandingFolder
     ) -> dg.MaterializeResult:
         with warehouse.get_connection() as conn:
-            loads = load_source(conn, source, landing.root)
-        rows_read = sum(f.rows_read for f in loads)
-        rows_loaded = sum(f.rows_loaded for f in loads)
-        rows_quarantined = sum(f.rows_quarantined for f in loads)
-        if rows_quarantined:
-            context.log.warning(f"{rows_quarantined} rows of {source.name} quarantined: see raw.quarantine")
-        totals = {
-            f"total_{column}": sum(f.amount_totals.get(column, 0) for f in loads) for column in source.amount_columns
-        }
-        return dg.MaterializeResult(
-            metadata={
-                "dagster/row_count": rows_loaded,
-                "files": len(loads),
-                "rows_read": rows_read,
-                "rows_quarantined": rows_quarantined,
-                **totals,
-            }
-        )
+            if source.monthly:
+                loads = [load_month(conn, source, landing.root, m) for m in landing_months(landing.root, source)]
+            else:
+                loads = [load_register(conn, source, landing.root)]
+            row_count = conn.execute(f"select count(*) from raw.{source.name}").fetchone()[0]
+        return _report(context, source, loads, row_count)
 
     return raw_table
 
 
 raw_assets = [build_raw_asset(source) for source in LANDING_SOURCES.values()]
+
+
+def _report(
+    context: dg.AssetExecutionContext, source: LandingSource, loads: list[PartitionLoad], row_count: int
+) -> dg.MaterializeResult:
+    files = [f for load in loads for f in load.files]
+    quarantined = sum(f.rows_quarantined for f in files)
+    if quarantined:
+        context.log.warning(f"{quarantined} rows of {source.name} quarantined: see raw.quarantine")
+    rejected = [f for f in files if f.rejection]
+    if rejected:
+        raise dg.Failure(
+            description=f"{len(rejected)} {source.name} file(s) rejected, nothing loaded from them:\n"
+            + "\n".join(f"{f.source_file}: {f.rejection}" for f in rejected),
+            metadata={"rejected_files": [f.source_file for f in rejected]},
+        )
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": row_count,
+            "partitions_loaded": sum(not load.unchanged for load in loads),
+            "partitions_unchanged": sum(load.unchanged for load in loads),
+            "files": len(files),
+            "rows_read": sum(f.rows_read for f in files),
+            "rows_loaded": sum(f.rows_loaded for f in files),
+            "rows_quarantined": quarantined,
+            **{
+                f"total_{column}": sum(f.amount_totals.get(column, 0) for f in files)
+                for column in source.amount_columns
+            },
+        }
+    )

@@ -1,20 +1,36 @@
-"""Load landing files into the DuckDB `raw` schema.
+"""Load landing files into the DuckDB `raw` schema, exactly once.
 
-Each file is read as text, checked against the contract's columns (a file without them is
-rejected whole), typed, and written to `raw.<source>` with its lineage (`source_file`,
-`source_line`). A row whose value cannot be typed, or whose key is missing, goes to
-`raw.quarantine` with the rule it broke and the raw row, so every row read is either loaded or
-quarantined. A source is loaded in one transaction: a failure leaves the tables as they were.
+A *partition* is what one load replaces: a register's whole snapshot, or one month of a ledger
+(all branches' files for that month). Its load is one transaction:
+
+1. the content hash of each of its files is compared with `audit.load_manifest`; a partition
+   whose files are all unchanged is skipped, so loading the same file twice lands it once;
+2. each file is read as text and checked against the contract's columns; a file that fails
+   (missing or renamed columns, wrong delimiter, unreadable, truncated) is rejected whole, its
+   earlier rows, if any, stay as they were;
+3. each row is typed and checked against the row rules (`rules.py`); a row that breaks one goes to
+   `raw.quarantine` with file, line, rule and the raw row, the others replace the file's rows in
+   `raw.<source>` with their lineage (`source_file`, `source_line`);
+4. the manifest records rows read / loaded / quarantined and control totals per file.
+
+A crash before the commit leaves the warehouse as it was; the next run loads the partition again.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
 
 from dagster_project.contract import LINEAGE_COLUMNS, LandingSource
+from dagster_project.ingest.rules import prepare_reference, rules_for
+
+REGISTER_PARTITION = "snapshot"
 
 QUARANTINE_COLUMNS = {
     "source_name": "VARCHAR",
@@ -24,9 +40,24 @@ QUARANTINE_COLUMNS = {
     "raw_row": "VARCHAR",
 }
 
+MANIFEST_COLUMNS = {
+    "source_name": "VARCHAR",
+    "partition_key": "VARCHAR",
+    "source_file": "VARCHAR",
+    "content_hash": "VARCHAR",
+    "outcome": "VARCHAR",  # loaded | unchanged | rejected
+    "message": "VARCHAR",
+    "rows_read": "BIGINT",
+    "rows_loaded": "BIGINT",
+    "rows_quarantined": "BIGINT",
+    "control_totals": "VARCHAR",  # JSON: sum of each amount column over the loaded rows
+    "started_at": "TIMESTAMP",
+    "finished_at": "TIMESTAMP",
+}
+
 
 class FileRejected(Exception):
-    """A landing file that cannot be loaded at all (wrong columns, unreadable)."""
+    """A landing file that cannot be loaded at all."""
 
     def __init__(self, source_file: str, reason: str):
         super().__init__(f"{source_file}: rejected: {reason}")
@@ -37,128 +68,243 @@ class FileRejected(Exception):
 @dataclass
 class FileLoad:
     source_file: str
-    rows_read: int
-    rows_loaded: int
-    rows_quarantined: int
+    content_hash: str
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
     amount_totals: dict[str, int] = field(default_factory=dict)
+    rejection: str | None = None
 
 
-def landing_files(landing_dir: Path, source: LandingSource) -> list[Path]:
-    folder = landing_dir / source.folder
-    return sorted(p for p in folder.glob("*/*") if p.suffix in (".csv", ".parquet"))
+@dataclass
+class PartitionLoad:
+    source_name: str
+    partition_key: str
+    files: list[FileLoad]
+    unchanged: bool = False
+
+    @property
+    def rejected(self) -> list[FileLoad]:
+        return [f for f in self.files if f.rejection]
+
+    def total(self, attribute: str) -> int:
+        return sum(getattr(f, attribute) for f in self.files)
 
 
-def _create_table(conn: duckdb.DuckDBPyConnection, name: str, columns: dict[str, str]) -> None:
-    cols = ", ".join(f'"{c}" {t}' for c, t in columns.items())
-    conn.execute(f"create table if not exists raw.{name} ({cols})")
+def landing_files(landing_dir: Path, source: LandingSource, month: str | None = None) -> list[Path]:
+    pattern = f"*/*_{month}.*" if month else "*/*"
+    return sorted(p for p in (landing_dir / source.folder).glob(pattern) if p.suffix in (".csv", ".parquet"))
 
 
-def ensure_raw_tables(conn: duckdb.DuckDBPyConnection, source: LandingSource) -> None:
+def landing_months(landing_dir: Path, source: LandingSource) -> list[str]:
+    """The months that have at least one landing file of a monthly ledger."""
+    months = {m.group(1) for p in landing_files(landing_dir, source) if (m := re.search(r"_(\d{4}-\d{2})$", p.stem))}
+    return sorted(months)
+
+
+def file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def ensure_tables(conn: duckdb.DuckDBPyConnection, source: LandingSource) -> None:
     conn.execute("create schema if not exists raw")
-    _create_table(conn, source.name, source.columns | LINEAGE_COLUMNS)
-    _create_table(conn, "quarantine", QUARANTINE_COLUMNS)
+    conn.execute("create schema if not exists audit")
+    for name, columns in (
+        (f"raw.{source.name}", source.columns | LINEAGE_COLUMNS),
+        ("raw.quarantine", QUARANTINE_COLUMNS),
+        ("audit.load_manifest", MANIFEST_COLUMNS),
+    ):
+        conn.execute(f"create table if not exists {name} ({', '.join(f'{c} {t}' for c, t in columns.items())})")
 
 
-def _stage_file(conn: duckdb.DuckDBPyConnection, path: Path, source_file: str) -> list[str]:
-    """Read a file, all columns as text, into the temp table `landing_stage`; return its columns."""
-    if path.suffix == ".parquet":
-        reader = "read_parquet(?, file_row_number = true)"
-        line = "file_row_number + 1"
-    else:
-        # DuckDB reads UTF-8 with or without BOM, LF or CRLF. Rows keep file order, so the
-        # temp table's rowid gives the line (header = line 1).
-        reader = "read_csv(?, header = true, all_varchar = true, delim = ',', quote = '\"')"
-        line = None
-    try:
-        if line is None:
-            conn.execute(f"create or replace temp table landing_stage as select * from {reader}", [str(path)])
-            conn.execute("alter table landing_stage add column __line BIGINT")
-            conn.execute("update landing_stage set __line = rowid - (select min(rowid) from landing_stage) + 2")
-        else:
-            conn.execute(
-                f"create or replace temp table landing_stage as select *, {line} as __line from {reader}",
-                [str(path)],
-            )
-    except duckdb.Error as exc:
-        raise FileRejected(source_file, f"unreadable: {exc}") from exc
-    return [c for c in conn.execute("select * from landing_stage limit 0").fetchdf().columns if c != "__line"]
+def load_register(conn: duckdb.DuckDBPyConnection, source: LandingSource, landing_dir: Path) -> PartitionLoad:
+    """Load a register's snapshot: its files replace every row the source had."""
+    return _load_partition(conn, source, landing_dir, REGISTER_PARTITION, landing_files(landing_dir, source), "true")
 
 
-def _check_columns(source: LandingSource, source_file: str, columns: list[str]) -> None:
-    missing = [c for c in source.columns if c not in columns]
-    unexpected = [c for c in columns if c not in source.columns and c not in ("file_row_number",)]
-    if missing or unexpected:
-        raise FileRejected(
-            source_file,
-            f"columns do not match the contract for '{source.name}': "
-            f"missing {missing or 'none'}, unexpected {unexpected or 'none'}",
-        )
+def load_month(conn: duckdb.DuckDBPyConnection, source: LandingSource, landing_dir: Path, month: str) -> PartitionLoad:
+    """Load one month of a ledger: its files replace the rows of that month's files."""
+    in_month = f"regexp_matches(source_file, '_{month}\\.(csv|parquet)$')"
+    return _load_partition(conn, source, landing_dir, month, landing_files(landing_dir, source, month), in_month)
 
 
-def _violations_sql(source: LandingSource) -> str:
-    """SQL expression naming the first rule a staged row breaks, or null."""
-    cases = [f"when \"{k}\" is null or trim(\"{k}\"::varchar) = '' then 'missing key: {k}'" for k in source.key]
-    cases += [
-        f"when \"{c}\" is not null and trim(\"{c}\"::varchar) <> '' and try_cast(\"{c}\" as {t}) is null "
-        f"then 'unparseable {t.lower()}: {c}'"
-        for c, t in source.columns.items()
-        if t != "VARCHAR"
-    ]
-    return "case " + " ".join(cases) + " end"
+def _load_partition(
+    conn: duckdb.DuckDBPyConnection,
+    source: LandingSource,
+    landing_dir: Path,
+    partition_key: str,
+    paths: list[Path],
+    in_partition_sql: str,
+) -> PartitionLoad:
+    ensure_tables(conn, source)
+    started = _now()
+    files = [FileLoad(p.relative_to(landing_dir).as_posix(), file_hash(p)) for p in paths]
+    if _unchanged(conn, source, partition_key, files):
+        _record(conn, source, partition_key, files, started, outcome="unchanged")
+        return PartitionLoad(source.name, partition_key, files, unchanged=True)
 
-
-def load_file(conn: duckdb.DuckDBPyConnection, source: LandingSource, path: Path, landing_dir: Path) -> FileLoad:
-    source_file = path.relative_to(landing_dir).as_posix()
-    columns = _stage_file(conn, path, source_file)
-    _check_columns(source, source_file, columns)
-    conn.execute(f"alter table landing_stage add column __rule VARCHAR")
-    conn.execute(f"update landing_stage set __rule = {_violations_sql(source)}")
-
-    typed = ", ".join(
-        f"nullif(trim(\"{c}\"::varchar), '')::{t} as \"{c}\"" for c, t in source.columns.items()
-    )
-    conn.execute(f"delete from raw.{source.name} where source_file = ?", [source_file])
-    conn.execute(
-        f"insert into raw.{source.name} select {typed}, ? as source_file, __line as source_line "
-        "from landing_stage where __rule is null order by __line",
-        [source_file],
-    )
-    conn.execute("delete from raw.quarantine where source_name = ? and source_file = ?", [source.name, source_file])
-    raw_row = "to_json(struct_pack(" + ", ".join(f'"{c}" := "{c}"' for c in source.columns) + "))::varchar"
-    conn.execute(
-        f"insert into raw.quarantine select ?, ?, __line, __rule, {raw_row} "
-        "from landing_stage where __rule is not null order by __line",
-        [source.name, source_file],
-    )
-    counts = conn.execute(
-        "select count(*), count(*) filter (where __rule is null), count(*) filter (where __rule is not null) "
-        "from landing_stage"
-    ).fetchone()
-    totals = {}
-    for column in source.amount_columns:
-        totals[column] = conn.execute(
-            f"select coalesce(sum(\"{column}\"), 0)::bigint from raw.{source.name} where source_file = ?",
-            [source_file],
-        ).fetchone()[0]
-    conn.execute("drop table landing_stage")
-    return FileLoad(source_file, counts[0], counts[1], counts[2], totals)
-
-
-def load_source(conn: duckdb.DuckDBPyConnection, source: LandingSource, landing_dir: Path) -> list[FileLoad]:
-    """Load every landing file of a source, all or nothing.
-
-    Files no longer in the landing folder drop out of the table: a register is a snapshot and
-    a ledger month is whatever files lie there now.
-    """
-    files = landing_files(landing_dir, source)
-    ensure_raw_tables(conn, source)
     conn.execute("begin transaction")
     try:
-        conn.execute(f"delete from raw.{source.name}")
-        conn.execute("delete from raw.quarantine where source_name = ?", [source.name])
-        loads = [load_file(conn, source, path, landing_dir) for path in files]
+        prepare_reference(conn)
+        current = [f.source_file for f in files]
+        # Files gone from the landing folder leave the partition with their rows.
+        conn.execute(
+            f"delete from raw.{source.name} where {in_partition_sql} and source_file <> all(?::varchar[])", [current]
+        )
+        conn.execute(
+            f"delete from raw.quarantine where source_name = ? and {in_partition_sql} "
+            "and source_file <> all(?::varchar[])",
+            [source.name, current],
+        )
+        for path, load in zip(paths, files):
+            try:
+                _load_file(conn, source, path, load)
+            except FileRejected as rejected:
+                load.rejection = rejected.reason
+        _record(conn, source, partition_key, files, started)
         conn.execute("commit")
     except BaseException:
         conn.execute("rollback")
         raise
-    return loads
+    return PartitionLoad(source.name, partition_key, files)
+
+
+def _unchanged(conn, source: LandingSource, partition_key: str, files: list[FileLoad]) -> bool:
+    """True when the partition's last load took exactly these files with these contents."""
+    last = conn.execute(
+        """
+        select source_file, content_hash from audit.load_manifest
+        where source_name = ? and partition_key = ? and outcome = 'loaded'
+          and finished_at = (select max(finished_at) from audit.load_manifest
+                             where source_name = ? and partition_key = ? and outcome = 'loaded')
+        """,
+        [source.name, partition_key, source.name, partition_key],
+    ).fetchall()
+    return bool(files) and sorted(last) == sorted((f.source_file, f.content_hash) for f in files)
+
+
+def _record(conn, source, partition_key, files, started, outcome: str | None = None) -> None:
+    finished = _now()
+    for f in files:
+        conn.execute(
+            f"insert into audit.load_manifest values ({', '.join('?' * len(MANIFEST_COLUMNS))})",
+            [
+                source.name, partition_key, f.source_file, f.content_hash,
+                outcome or ("rejected" if f.rejection else "loaded"), f.rejection,
+                f.rows_read, f.rows_loaded, f.rows_quarantined, json.dumps(f.amount_totals, sort_keys=True),
+                started, finished,
+            ],
+        )
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _stage_file(conn: duckdb.DuckDBPyConnection, path: Path, source_file: str) -> list[str]:
+    """Read a file, every column as text, into the temp table `landing_stage` with its line numbers."""
+    try:
+        if path.suffix == ".parquet":
+            conn.execute(
+                "create or replace temp table landing_stage as "
+                "select * exclude (file_row_number), file_row_number + 1 as __line "
+                "from read_parquet(?, file_row_number = true)",
+                [str(path)],
+            )
+        else:
+            # UTF-8 with or without BOM, LF or CRLF. A row with too few or too many fields
+            # (a truncated file, a wrong delimiter) fails the read and rejects the file.
+            conn.execute(
+                "create or replace temp table landing_stage as select * from read_csv(?, header = true, "
+                "all_varchar = true, delim = ',', quote = '\"', escape = '\"', encoding = 'utf-8')",
+                [str(path)],
+            )
+            # Rows keep file order: rowid + 2 is the line (the header is line 1).
+            conn.execute("alter table landing_stage add column __line BIGINT")
+            conn.execute("update landing_stage set __line = rowid - (select min(rowid) from landing_stage) + 2")
+    except duckdb.Error as exc:
+        raise FileRejected(source_file, f"unreadable as {path.suffix[1:]}: {str(exc).splitlines()[0]}") from exc
+    columns = [c for c in conn.execute("select * from landing_stage limit 0").fetchdf().columns if c != "__line"]
+    if conn.execute("select count(*) from landing_stage").fetchone()[0] == 0:
+        raise FileRejected(source_file, "no data rows")
+    return columns
+
+
+def _check_columns(source: LandingSource, source_file: str, columns: list[str]) -> None:
+    missing = [c for c in source.columns if c not in columns]
+    unexpected = [c for c in columns if c not in source.columns]
+    if missing or unexpected:
+        raise FileRejected(
+            source_file,
+            f"columns do not match the contract for '{source.name}': "
+            f"missing {missing or 'none'}, unexpected {unexpected or 'none'} "
+            f"(found {len(columns)} column(s): {', '.join(columns)[:200]})",
+        )
+
+
+def _type_and_check(conn: duckdb.DuckDBPyConnection, source: LandingSource) -> None:
+    """`landing_checked`: the staged rows typed, with `__rule` = the first rule each breaks (or null)."""
+    text = {c: f"nullif(trim(cast(\"{c}\" as varchar)), '')" for c in source.columns}
+    typed = ", ".join(f"try_cast({text[c]} as {t}) as \"{c}\"" for c, t in source.columns.items())
+    cast_failures = " ".join(
+        f"when {text[c]} is not null and try_cast({text[c]} as {t}) is null then 'unparseable {t.lower()}: {c}'"
+        for c, t in source.columns.items()
+        if t != "VARCHAR"
+    )
+    missing_keys = " ".join(f"when {text[k]} is null then 'missing key: {k}'" for k in source.key)
+    key = ", ".join(f'"{k}"' for k in source.key)
+    conn.execute(
+        f"""
+        create or replace temp table landing_typed as
+        select {typed}, __line,
+               case {missing_keys} {cast_failures} else null end as __cast_rule,
+               row_number() over (partition by {key} order by __line) as __key_occurrence
+        from landing_stage
+        """
+    )
+    rules = " ".join(f"when {r.condition} then '{r.name}'" for r in rules_for(source))
+    conn.execute(
+        f"""
+        create or replace temp table landing_checked as
+        select t.*, coalesce(t.__cast_rule, case {rules} else null end) as __rule
+        from landing_typed t
+        """
+    )
+
+
+def _load_file(conn: duckdb.DuckDBPyConnection, source: LandingSource, path: Path, load: FileLoad) -> None:
+    columns = _stage_file(conn, path, load.source_file)
+    _check_columns(source, load.source_file, columns)
+    conn.execute(f"delete from raw.{source.name} where source_file = ?", [load.source_file])
+    conn.execute("delete from raw.quarantine where source_name = ? and source_file = ?", [source.name, load.source_file])
+    _type_and_check(conn, source)
+
+    names = ", ".join(f'"{c}"' for c in source.columns)
+    conn.execute(
+        f"insert into raw.{source.name} select {names}, ? as source_file, __line as source_line "
+        "from landing_checked where __rule is null order by __line",
+        [load.source_file],
+    )
+    raw_row = "to_json(struct_pack(" + ", ".join(f'"{c}" := s."{c}"' for c in source.columns) + "))"
+    conn.execute(
+        f"""
+        insert into raw.quarantine
+        select ?, ?, c.__line, c.__rule, cast({raw_row} as varchar)
+        from landing_checked c join landing_stage s on s.__line = c.__line
+        where c.__rule is not null order by c.__line
+        """,
+        [source.name, load.source_file],
+    )
+    sums = ", ".join(f'coalesce(sum("{c}") filter (where __rule is null), 0)' for c in source.amount_columns)
+    counts = conn.execute(
+        f"select count(*), count(*) filter (where __rule is null) {', ' + sums if sums else ''} from landing_checked"
+    ).fetchone()
+    load.rows_read, load.rows_loaded = counts[0], counts[1]
+    load.rows_quarantined = load.rows_read - load.rows_loaded
+    load.amount_totals = {c: int(v) for c, v in zip(source.amount_columns, counts[2:])}
+    for table in ("landing_checked", "landing_typed", "landing_stage"):
+        conn.execute(f"drop table {table}")

@@ -1,0 +1,182 @@
+"""Row rules: what sends a landing row to quarantine instead of `raw`.
+
+A rule is a name (what the data team reads in `raw.quarantine.rule`) and a SQL condition, true
+when a row breaks it, over the typed row `t` of the file being loaded. Rules that need reference
+data read it from `raw` (loaded upstream) or from the seeds (rates and caps are data, not code).
+The first rule a row breaks is the one recorded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from dagster_project.contract import REORGANISATION_DATE, LandingSource
+from dagster_project.settings import SEEDS_DIR
+
+
+@dataclass(frozen=True)
+class RowRule:
+    name: str
+    condition: str
+
+
+def _known(column: str, table: str, key: str | None = None) -> RowRule:
+    key = key or column
+    return RowRule(
+        f"unknown {column}: not in raw.{table}",
+        f"t.{column} is not null and not exists (select 1 from raw.{table} r where r.{key} = t.{column})",
+    )
+
+
+def _in_codes(column: str, table: str, key: str | None = None, name: str | None = None) -> RowRule:
+    key = key or column
+    return RowRule(
+        name or f"unknown {column}",
+        f"t.{column} is not null and not exists (select 1 from {table} r where r.{key} = t.{column})",
+    )
+
+
+def _generic_rules(source: LandingSource) -> list[RowRule]:
+    rules = [
+        RowRule(f"negative amount: {column}", f"t.{column} < 0")
+        for column, kind in source.columns.items()
+        if kind == "BIGINT" and column in source.amount_columns
+    ]
+    rules.append(
+        RowRule(
+            f"duplicate {' + '.join(source.key)}: repeated in the file",
+            "t.__key_occurrence > 1",
+        )
+    )
+    rules.append(
+        RowRule(
+            f"duplicate {' + '.join(source.key)}: already loaded from another file",
+            f"exists (select 1 from raw.{source.name} r where "
+            + " and ".join(f"r.{k} = t.{k}" for k in source.key)
+            + ")",
+        )
+    )
+    if source.era_date and "commune_code" in source.columns:
+        era = f"case when t.{source.era_date} < date '{REORGANISATION_DATE.isoformat()}' then 'old' else 'new' end"
+        rules.append(
+            RowRule(
+                f"unknown commune_code for the era of {source.era_date}",
+                "t.commune_code is not null and not exists (select 1 from rule_commune_eras e "
+                f"where e.commune_code = t.commune_code and e.era = {era})",
+            )
+        )
+    return rules
+
+
+SOURCE_RULES: dict[str, list[RowRule]] = {
+    "transaction_points": [
+        RowRule("transaction_day outside 1-31", "t.transaction_day not between 1 and 31"),
+    ],
+    "groups": [
+        _known("transaction_point_id", "transaction_points"),
+        _in_codes("organisation_code", "rule_organisations"),
+    ],
+    "borrowers": [
+        _known("group_id", "groups"),
+        _in_codes("category", "rule_borrower_categories"),
+    ],
+    "loans": [
+        _known("borrower_id", "borrowers"),
+        _known("group_id", "groups"),
+        _in_codes("program_code", "rule_program_terms"),
+        _in_codes("funding_source", "rule_funding_sources"),
+        RowRule("contract_due_date before disbursement_date", "t.contract_due_date < t.disbursement_date"),
+        RowRule(
+            "annual_rate is not the program's rate at disbursement_date",
+            "not exists (select 1 from rule_program_terms p where p.program_code = t.program_code "
+            "and t.disbursement_date between p.valid_from and p.valid_to and p.annual_rate_pct = t.annual_rate)",
+        ),
+        RowRule(
+            "overdue_annual_rate is not 1.3 x annual_rate",
+            "t.overdue_annual_rate <> round(t.annual_rate * (select rule_value from rule_rate_rules "
+            "where rule_code = 'overdue_rate_multiplier'), 4)",
+        ),
+        RowRule(
+            "loan_amount above the program's cap at disbursement_date",
+            "exists (select 1 from rule_program_terms p where p.program_code = t.program_code "
+            "and t.disbursement_date between p.valid_from and p.valid_to and t.loan_amount > p.loan_cap_vnd)",
+        ),
+    ],
+    "loan_schedules": [_known("loan_id", "loans")],
+    "transactions": [
+        _known("loan_id", "loans"),
+        _in_codes("transaction_type", "rule_transaction_buckets"),
+        RowRule(
+            "from_bucket / to_bucket not allowed for the transaction_type",
+            "not exists (select 1 from rule_transaction_buckets b where b.transaction_type = t.transaction_type "
+            "and b.from_bucket = coalesce(t.from_bucket, '') and b.to_bucket = coalesce(t.to_bucket, ''))",
+        ),
+        RowRule(
+            "freeze or write_off without a risk cause_code",
+            "t.transaction_type in ('freeze', 'write_off') and t.cause_code is null",
+        ),
+        _in_codes("cause_code", "rule_risk_causes"),
+    ],
+    "savings_deposits": [
+        _known("group_id", "groups"),
+        RowRule("deposit below 5,000 VND a depositing member", "t.amount < 5000 * t.depositing_members"),
+    ],
+    "capital_sources": [],
+    "certified_households": [_in_codes("category", "rule_borrower_categories")],
+    "demand_survey": [_in_codes("program_code", "rule_program_terms")],
+}
+
+
+def rules_for(source: LandingSource) -> list[RowRule]:
+    return _generic_rules(source) + SOURCE_RULES[source.name]
+
+
+def prepare_reference(conn: duckdb.DuckDBPyConnection) -> None:
+    """Temp tables the rules read: seeds, allowed bucket moves, and commune codes by era."""
+
+    def seed(name: str, table: str, types: dict[str, str]) -> None:
+        conn.execute(
+            f"create or replace temp table {table} as select * from read_csv(?, header = true, columns = {types!r})",
+            [str(SEEDS_DIR / f"{name}.csv")],
+        )
+
+    seed(
+        "program_terms",
+        "rule_program_terms",
+        {
+            "program_code": "VARCHAR", "valid_from": "DATE", "valid_to": "DATE", "rate_multiplier": "DECIMAL(7,4)",
+            "annual_rate_pct": "DECIMAL(7,4)", "loan_cap_vnd": "BIGINT", "max_term_months": "INTEGER", "note": "VARCHAR",
+        },
+    )
+    seed("rate_rules", "rule_rate_rules", {"rule_code": "VARCHAR", "rule_value": "DECIMAL(9,4)", "description": "VARCHAR"})
+    seed("organisations", "rule_organisations", {"organisation_code": "VARCHAR", "organisation_name_vi": "VARCHAR", "organisation_name_en": "VARCHAR"})
+    seed("funding_sources", "rule_funding_sources", {"funding_source": "VARCHAR", "funding_source_name_vi": "VARCHAR", "funding_source_name_en": "VARCHAR"})
+    seed("borrower_categories", "rule_borrower_categories", {"category": "VARCHAR", "category_name_vi": "VARCHAR", "category_name_en": "VARCHAR"})
+    seed("risk_causes", "rule_risk_causes", {"cause_code": "VARCHAR", "cause_name_vi": "VARCHAR", "cause_name_en": "VARCHAR", "freeze_years": "INTEGER"})
+    seed(
+        "transaction_types",
+        "rule_transaction_types",
+        {
+            "transaction_type": "VARCHAR", "transaction_type_name_vi": "VARCHAR", "allowed_from_buckets": "VARCHAR",
+            "allowed_to_buckets": "VARCHAR", "moves_principal": "BOOLEAN",
+        },
+    )
+    conn.execute(
+        """
+        create or replace temp table rule_transaction_buckets as
+        select transaction_type, f.from_bucket, tb.to_bucket
+        from rule_transaction_types,
+             unnest(string_split(coalesce(allowed_from_buckets, ''), '|')) as f(from_bucket),
+             unnest(string_split(coalesce(allowed_to_buckets, ''), '|')) as tb(to_bucket)
+        """
+    )
+    conn.execute(
+        """
+        create or replace temp table rule_commune_eras as
+        select commune_code, 'old' as era from raw.admin_units_old
+        union all
+        select commune_code, 'new' as era from raw.admin_units_new
+        """
+    )
