@@ -50,22 +50,20 @@ def _run(args: argparse.Namespace) -> int:
 
         print(f"Generating the default sample (reference province) into {settings.landing_dir} …")
         generate(settings.landing_dir, GenerationConfig())
-    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
 
     import dagster as dg
 
-    from dagster_project.definitions import build_definitions
+    from dagster_project.build import build_warehouse
 
     print(f"Building the warehouse {settings.warehouse_path} …")
-    # With DAGSTER_HOME set (make run), the run is recorded where `dagster dev` shows it.
+    # With DAGSTER_HOME set (make run), the runs are recorded where `dagster dev` shows them.
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     with instance:
-        result = build_definitions(settings).get_job_def("warehouse_job").execute_in_process(instance=instance, raise_on_error=False)
+        result = build_warehouse(settings, instance)
     elapsed = time.perf_counter() - started
     if not result.success:
-        for event in result.all_events:
-            if event.is_failure or (event.event_type_value == "ASSET_CHECK_EVALUATION" and not event.event_specific_data.evaluation.passed):
-                print(f"  {event.step_key}: {event.message}", file=sys.stderr)
+        for line in result.failures():
+            print(f"  {line}", file=sys.stderr)
         print(f"Warehouse build FAILED after {elapsed:.0f} s", file=sys.stderr)
         return 1
     print(f"Warehouse built in {elapsed:.0f} s")

@@ -1,31 +1,28 @@
-"""Assembles the warehouse's Dagster definitions; the parts live in assets/, checks/, resources.py."""
+"""Assembles the warehouse's Dagster definitions; the parts live in assets/, checks/, jobs, sensors."""
 
 from __future__ import annotations
 
 import dagster as dg
 
 from dagster_project.assets.dbt import DBT_PROJECT, dbt_models
-from dagster_project.assets.ingest import landing_specs, raw_assets
+from dagster_project.assets.ingest import landing_specs, ledger_assets, register_assets
 from dagster_project.assets.reference import admin_units_reference
 from dagster_project.checks.quality_gates import quality_gates
+from dagster_project.jobs import ledger_job, marts_job, monthly_ledger_schedule, registers_job
 from dagster_project.resources import build_resources
+from dagster_project.sensors import landing_folder_sensor, load_failure_alert, marts_after_loads
 from dagster_project.settings import Settings
 
-loaded_assets = [admin_units_reference, *raw_assets]
-warehouse_assets = [*loaded_assets, dbt_models]
-
-warehouse_job = dg.define_asset_job(
-    "warehouse_job",
-    selection=dg.AssetSelection.assets(*warehouse_assets),
-    description="Load every landing source and the admin units into raw, then build all dbt models.",
-)
+loaded_assets = [admin_units_reference, *register_assets, *ledger_assets]
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
-        assets=[*landing_specs, *warehouse_assets],
-        asset_checks=quality_gates([key for assets_def in loaded_assets for key in assets_def.keys]),
-        jobs=[warehouse_job],
+        assets=[*landing_specs, *loaded_assets, dbt_models],
+        asset_checks=quality_gates(loaded_assets),
+        jobs=[registers_job, ledger_job, marts_job],
+        schedules=[monthly_ledger_schedule],
+        sensors=[landing_folder_sensor, marts_after_loads, load_failure_alert],
         resources=build_resources(settings, DBT_PROJECT),
     )
 

@@ -1,4 +1,8 @@
-"""Ingestion: landing files (external, dropped by branch systems) → DuckDB `raw`, one asset per source."""
+"""Ingestion: landing files (external, dropped by branch systems) → DuckDB `raw`, one asset per source.
+
+Registers (snapshots) are unpartitioned. Monthly ledgers are partitioned by month: a run loads
+one month or, in a backfill, a range of months in one run, each month in its own transaction.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +10,12 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from dagster_project.contract import LANDING_SOURCES, LandingSource
-from dagster_project.ingest.loader import PartitionLoad, landing_months, load_month, load_register
+from dagster_project.ingest.loader import PartitionLoad, load_month, load_register
 from dagster_project.resources import LandingFolder
 from dagster_project.settings import WAREHOUSE_POOL
 
-landing_specs = [
-    dg.AssetSpec(
-        ["landing", source.name],
-        description=f"Landing files `{source.folder}/<branch>/…` written by branch systems (docs/data-contract.md).",
-        group_name="landing",
-        kinds={"csv", "parquet"} if source.monthly else {"csv"},
-    )
-    for source in LANDING_SOURCES.values()
-]
-
+# Ledgers begin on 2014-01-01 (opening balances); the newest partition is the last whole month.
+monthly_partitions = dg.MonthlyPartitionsDefinition(start_date="2014-01-01")
 
 # Row rules look rows up in these tables, so they load first.
 REFERENCED_TABLES = {
@@ -36,6 +32,23 @@ REFERENCED_TABLES = {
 }
 ADMIN_UNITS = [["raw", "admin_units_old"], ["raw", "admin_units_new"]]
 
+# A locked file or a busy disk is worth a second try; a rejected file is not (dg.Failure).
+LOAD_RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL)
+
+landing_specs = [
+    dg.AssetSpec(
+        ["landing", source.name],
+        description=f"Landing files `{source.folder}/<branch>/…` written by branch systems (docs/data-contract.md).",
+        group_name="landing",
+        kinds={"csv", "parquet"} if source.monthly else {"csv"},
+    )
+    for source in LANDING_SOURCES.values()
+]
+
+
+def _month_key(partition_key: str) -> str:
+    return partition_key[:7]  # "2024-06-01" -> "2024-06", the month in landing file names
+
 
 def build_raw_asset(source: LandingSource) -> dg.AssetsDefinition:
     @dg.asset(
@@ -44,23 +57,23 @@ def build_raw_asset(source: LandingSource) -> dg.AssetsDefinition:
         group_name="raw",
         kinds={"duckdb"},
         pool=WAREHOUSE_POOL,
-        description=f"Landing `{source.name}` files typed into `raw.{source.name}`, bad rows quarantined.",
+        retry_policy=LOAD_RETRY,
+        partitions_def=monthly_partitions if source.monthly else None,
+        backfill_policy=dg.BackfillPolicy.single_run() if source.monthly else None,
+        description=f"Landing `{source.name}` files typed into `raw.{source.name}`, bad rows in `raw.quarantine`.",
     )
     def raw_table(
         context: dg.AssetExecutionContext, warehouse: DuckDBResource, landing: LandingFolder
     ) -> dg.MaterializeResult:
         with warehouse.get_connection() as conn:
             if source.monthly:
-                loads = [load_month(conn, source, landing.root, m) for m in landing_months(landing.root, source)]
+                loads = [load_month(conn, source, landing.root, _month_key(k)) for k in context.partition_keys]
             else:
                 loads = [load_register(conn, source, landing.root)]
             row_count = conn.execute(f"select count(*) from raw.{source.name}").fetchone()[0]
         return _report(context, source, loads, row_count)
 
     return raw_table
-
-
-raw_assets = [build_raw_asset(source) for source in LANDING_SOURCES.values()]
 
 
 def _report(
@@ -76,6 +89,7 @@ def _report(
             description=f"{len(rejected)} {source.name} file(s) rejected, nothing loaded from them:\n"
             + "\n".join(f"{f.source_file}: {f.rejection}" for f in rejected),
             metadata={"rejected_files": [f.source_file for f in rejected]},
+            allow_retries=False,
         )
     return dg.MaterializeResult(
         metadata={
@@ -92,3 +106,7 @@ def _report(
             },
         }
     )
+
+
+register_assets = [build_raw_asset(s) for s in LANDING_SOURCES.values() if not s.monthly]
+ledger_assets = [build_raw_asset(s) for s in LANDING_SOURCES.values() if s.monthly]

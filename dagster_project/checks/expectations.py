@@ -82,8 +82,14 @@ def _plain(value):
     return value if isinstance(value, (str, int, float, bool)) or value is None else str(value)
 
 
-def validate_table(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[RuleOutcome]:
+def validate_table(
+    conn: duckdb.DuckDBPyConnection, schema: str, table: str, months: list[str] | None = None
+) -> list[RuleOutcome]:
+    """Validate a table, or only the rows loaded from the landing files of `months` (YYYY-MM)."""
     suite = load_suite(schema, table)
     columns = ", ".join(f'"{c}"' for c in suite_columns(suite)) or "1 as row_present"
-    frame = conn.execute(f"select {columns} from {schema}.{table}").arrow().read_all().to_pandas()
+    where, params = "", []
+    if months is not None:
+        where, params = "where regexp_extract(source_file, '_(\\d{4}-\\d{2})\\.[a-z]+$', 1) = any(?::varchar[])", [months]
+    frame = conn.execute(f"select {columns} from {schema}.{table} {where}", params).arrow().read_all().to_pandas()
     return validate_frame(frame, suite)
