@@ -266,7 +266,7 @@ def _type_and_check(conn: duckdb.DuckDBPyConnection, source: LandingSource) -> N
         from landing_stage
         """
     )
-    rules = " ".join(f"when {r.condition} then '{r.name}'" for r in rules_for(source))
+    rules = " ".join(f"when {r.condition} then '{_sql_text(r.name)}'" for r in rules_for(source))
     conn.execute(
         f"""
         create or replace temp table landing_checked as
@@ -274,6 +274,10 @@ def _type_and_check(conn: duckdb.DuckDBPyConnection, source: LandingSource) -> N
         from landing_typed t
         """
     )
+
+
+def _sql_text(text: str) -> str:
+    return text.replace("'", "''")
 
 
 def _load_file(conn: duckdb.DuckDBPyConnection, source: LandingSource, path: Path, load: FileLoad) -> None:
