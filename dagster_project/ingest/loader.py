@@ -18,6 +18,7 @@ A crash before the commit leaves the warehouse as it was; the next run loads the
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import re
@@ -147,6 +148,17 @@ def _load_partition(
         _record(conn, source, partition_key, files, started, outcome="unchanged")
         return PartitionLoad(source.name, partition_key, files, unchanged=True)
 
+    # Reading a file can fail, and a failed statement aborts a DuckDB transaction: so every file
+    # is read and checked before the transaction that changes the tables.
+    stages = []
+    for index, (path, load) in enumerate(zip(paths, files)):
+        stage = f"landing_stage_{index}"
+        try:
+            _check_columns(source, load.source_file, _stage_file(conn, path, load.source_file, stage))
+            stages.append((stage, load))
+        except FileRejected as rejected:
+            load.rejection = rejected.reason
+
     conn.execute("begin transaction")
     try:
         prepare_reference(conn)
@@ -160,16 +172,16 @@ def _load_partition(
             "and source_file <> all(?::varchar[])",
             [source.name, current],
         )
-        for path, load in zip(paths, files):
-            try:
-                _load_file(conn, source, path, load)
-            except FileRejected as rejected:
-                load.rejection = rejected.reason
+        for stage, load in stages:
+            _load_staged(conn, source, stage, load)
         _record(conn, source, partition_key, files, started)
         conn.execute("commit")
     except BaseException:
         conn.execute("rollback")
         raise
+    finally:
+        for stage, _ in stages:
+            conn.execute(f"drop table if exists {stage}")
     return PartitionLoad(source.name, partition_key, files)
 
 
@@ -205,31 +217,49 @@ def _now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-def _stage_file(conn: duckdb.DuckDBPyConnection, path: Path, source_file: str) -> list[str]:
-    """Read a file, every column as text, into the temp table `landing_stage` with its line numbers."""
+def _csv_header(path: Path, source_file: str) -> list[str]:
+    """The header's column names; the file's first checks (empty, encoding, delimiter) happen here."""
+    with path.open("rb") as f:
+        first_line = f.readline()
+    if not first_line.strip():
+        raise FileRejected(source_file, "empty file: no header line")
+    try:
+        header = first_line.decode("utf-8-sig").rstrip("\r\n")
+    except UnicodeDecodeError:
+        raise FileRejected(source_file, "not UTF-8 encoded (line 1)") from None
+    columns = next(csv.reader([header]))
+    if len(columns) == 1 and any(d in header for d in (";", "\t", "|")):
+        raise FileRejected(source_file, f"not comma-delimited: header is {header[:120]!r}")
+    return [c.strip() for c in columns]
+
+
+def _stage_file(conn: duckdb.DuckDBPyConnection, path: Path, source_file: str, stage: str) -> list[str]:
+    """Read a file, every column as text, into the temp table `stage` with its line numbers."""
     try:
         if path.suffix == ".parquet":
             conn.execute(
-                "create or replace temp table landing_stage as "
+                f"create or replace temp table {stage} as "
                 "select * exclude (file_row_number), file_row_number + 1 as __line "
                 "from read_parquet(?, file_row_number = true)",
                 [str(path)],
             )
         else:
-            # UTF-8 with or without BOM, LF or CRLF. A row with too few or too many fields
-            # (a truncated file, a wrong delimiter) fails the read and rejects the file.
+            columns = _csv_header(path, source_file)
+            # UTF-8 with or without BOM, LF or CRLF. A row with too few or too many fields (a
+            # truncated file, a stray delimiter) or bytes that are not UTF-8 reject the file.
             conn.execute(
-                "create or replace temp table landing_stage as select * from read_csv(?, header = true, "
-                "all_varchar = true, delim = ',', quote = '\"', escape = '\"', encoding = 'utf-8')",
-                [str(path)],
+                f"create or replace temp table {stage} as select * from read_csv(?, header = true, "
+                "columns = ?, auto_detect = false, delim = ',', quote = '\"', escape = '\"', encoding = 'utf-8')",
+                [str(path), {c: "VARCHAR" for c in columns}],
             )
             # Rows keep file order: rowid + 2 is the line (the header is line 1).
-            conn.execute("alter table landing_stage add column __line BIGINT")
-            conn.execute("update landing_stage set __line = rowid - (select min(rowid) from landing_stage) + 2")
+            conn.execute(f"alter table {stage} add column __line BIGINT")
+            conn.execute(f"update {stage} set __line = rowid - (select min(rowid) from {stage}) + 2")
     except duckdb.Error as exc:
-        raise FileRejected(source_file, f"unreadable as {path.suffix[1:]}: {str(exc).splitlines()[0]}") from exc
-    columns = [c for c in conn.execute("select * from landing_stage limit 0").fetchdf().columns if c != "__line"]
-    if conn.execute("select count(*) from landing_stage").fetchone()[0] == 0:
+        reason = " ".join(line for line in str(exc).splitlines()[:3] if not line.startswith("Possible"))
+        raise FileRejected(source_file, f"unreadable {path.suffix[1:]}: {reason}") from exc
+    columns = [c for c in conn.execute(f"select * from {stage} limit 0").fetchdf().columns if c != "__line"]
+    if conn.execute(f"select count(*) from {stage}").fetchone()[0] == 0:
         raise FileRejected(source_file, "no data rows")
     return columns
 
@@ -246,7 +276,7 @@ def _check_columns(source: LandingSource, source_file: str, columns: list[str]) 
         )
 
 
-def _type_and_check(conn: duckdb.DuckDBPyConnection, source: LandingSource) -> None:
+def _type_and_check(conn: duckdb.DuckDBPyConnection, source: LandingSource, stage: str) -> None:
     """`landing_checked`: the staged rows typed, with `__rule` = the first rule each breaks (or null)."""
     text = {c: f"nullif(trim(cast(\"{c}\" as varchar)), '')" for c in source.columns}
     typed = ", ".join(f"try_cast({text[c]} as {t}) as \"{c}\"" for c, t in source.columns.items())
@@ -263,7 +293,7 @@ def _type_and_check(conn: duckdb.DuckDBPyConnection, source: LandingSource) -> N
         select {typed}, __line,
                case {missing_keys} {cast_failures} else null end as __cast_rule,
                row_number() over (partition by {key} order by __line) as __key_occurrence
-        from landing_stage
+        from {stage}
         """
     )
     rules = " ".join(f"when {r.condition} then '{_sql_text(r.name)}'" for r in rules_for(source))
@@ -280,12 +310,10 @@ def _sql_text(text: str) -> str:
     return text.replace("'", "''")
 
 
-def _load_file(conn: duckdb.DuckDBPyConnection, source: LandingSource, path: Path, load: FileLoad) -> None:
-    columns = _stage_file(conn, path, load.source_file)
-    _check_columns(source, load.source_file, columns)
+def _load_staged(conn: duckdb.DuckDBPyConnection, source: LandingSource, stage: str, load: FileLoad) -> None:
     conn.execute(f"delete from raw.{source.name} where source_file = ?", [load.source_file])
     conn.execute("delete from raw.quarantine where source_name = ? and source_file = ?", [source.name, load.source_file])
-    _type_and_check(conn, source)
+    _type_and_check(conn, source, stage)
 
     names = ", ".join(f'"{c}"' for c in source.columns)
     conn.execute(
@@ -298,7 +326,7 @@ def _load_file(conn: duckdb.DuckDBPyConnection, source: LandingSource, path: Pat
         f"""
         insert into raw.quarantine
         select ?, ?, c.__line, c.__rule, cast({raw_row} as varchar)
-        from landing_checked c join landing_stage s on s.__line = c.__line
+        from landing_checked c join {stage} s on s.__line = c.__line
         where c.__rule is not null order by c.__line
         """,
         [source.name, load.source_file],
@@ -310,5 +338,5 @@ def _load_file(conn: duckdb.DuckDBPyConnection, source: LandingSource, path: Pat
     load.rows_read, load.rows_loaded = counts[0], counts[1]
     load.rows_quarantined = load.rows_read - load.rows_loaded
     load.amount_totals = {c: int(v) for c, v in zip(source.amount_columns, counts[2:])}
-    for table in ("landing_checked", "landing_typed", "landing_stage"):
+    for table in ("landing_checked", "landing_typed"):
         conn.execute(f"drop table {table}")
