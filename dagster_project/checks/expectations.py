@@ -40,6 +40,12 @@ def load_suite(schema: str, table: str) -> dict:
     return json.loads(suite_path(schema, table).read_text(encoding="utf-8"))
 
 
+def derived_columns(suite: dict) -> dict[str, str]:
+    """Columns a suite computes in SQL before validating, e.g. the gap in the balance identity:
+    `"meta": {"derived_columns": {"identity_gap": "outstanding - current - overdue - frozen"}}`."""
+    return (suite.get("meta") or {}).get("derived_columns", {})
+
+
 def suite_columns(suite: dict) -> list[str]:
     columns: list[str] = []
     for expectation in suite["expectations"]:
@@ -60,7 +66,7 @@ def validate_frame(frame: pd.DataFrame, suite: dict) -> list[RuleOutcome]:
         .add_batch_definition_whole_dataframe("whole_table")
         .get_batch(batch_parameters={"dataframe": frame})
     )
-    expectation_suite = gx.ExpectationSuite(name=suite["name"], expectations=suite["expectations"])
+    expectation_suite = gx.ExpectationSuite(name=suite["name"], expectations=suite["expectations"], meta=suite.get("meta"))
     result = batch.validate(expectation_suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES_PER_RULE})
     outcomes = []
     for item in result.results:
@@ -87,7 +93,10 @@ def validate_table(
 ) -> list[RuleOutcome]:
     """Validate a table, or only the rows loaded from the landing files of `months` (YYYY-MM)."""
     suite = load_suite(schema, table)
-    columns = ", ".join(f'"{c}"' for c in suite_columns(suite)) or "1 as row_present"
+    derived = derived_columns(suite)
+    columns = ", ".join(
+        f"{derived[c]} as \"{c}\"" if c in derived else f'"{c}"' for c in suite_columns(suite)
+    ) or "1 as row_present"
     where, params = "", []
     if months is not None:
         where, params = "where regexp_extract(source_file, '_(\\d{4}-\\d{2})\\.[a-z]+$', 1) = any(?::varchar[])", [months]
