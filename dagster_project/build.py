@@ -44,14 +44,16 @@ def ledger_partition_range(settings: Settings) -> tuple[str, str] | None:
     return (f"{months[0]}-01", f"{months[-1]}-01") if months else None
 
 
-def build_warehouse(settings: Settings, instance: dg.DagsterInstance) -> BuildResult:
+def build_warehouse(settings: Settings, instance: dg.DagsterInstance, log_level: str = "WARNING") -> BuildResult:
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     defs = build_definitions(settings)
     result = BuildResult()
 
     def run(job_name: str, tags: dict | None = None) -> bool:
         job = defs.resolve_job_def(job_name)
-        result.runs[job_name] = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
+        result.runs[job_name] = job.execute_in_process(
+            instance=instance, tags=tags, raise_on_error=False, run_config={"loggers": {"console": {"config": {"log_level": log_level}}}}
+        )
         return result.runs[job_name].success
 
     if not run("registers_job"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -35,5 +36,6 @@ def build_resources(settings: Settings, project: DbtProject) -> dict:
     return {
         "warehouse": DuckDBResource(database=str(settings.warehouse_path)),
         "landing": LandingFolder(path=str(settings.landing_dir)),
-        "dbt": DbtCliResource(project_dir=project),
+        # the dbt installed beside this Python, whatever PATH says
+        "dbt": DbtCliResource(project_dir=project, dbt_executable=str(Path(sys.executable).parent / "dbt")),
     }

@@ -1,6 +1,5 @@
 """Sensors: new landing files start loads, successful loads rebuild the marts, failures raise an alert."""
 
-from __future__ import annotations
 
 import json
 from datetime import datetime, timezone

@@ -1,6 +1,5 @@
 """dbt models and seeds as Dagster assets; dbt tests surface as asset checks."""
 
-from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any

@@ -4,7 +4,6 @@ Registers (snapshots) are unpartitioned. Monthly ledgers are partitioned by mont
 one month or, in a backfill, a range of months in one run, each month in its own transaction.
 """
 
-from __future__ import annotations
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource

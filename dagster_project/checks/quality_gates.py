@@ -1,7 +1,6 @@
 """Great Expectations suites as blocking Dagster asset checks: a failing suite stops the
 assets downstream and says which rule failed, on how many rows, with examples."""
 
-from __future__ import annotations
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource

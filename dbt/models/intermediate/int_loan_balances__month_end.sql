@@ -1,0 +1,76 @@
+-- Loan × month-end balances by bucket. A loan has a row for every month-end from its first ledger
+-- month until its balance is back to zero for good (or the last month of the ledger). The month
+-- spine is the months the ledger has rows in: interest is collected every month.
+with monthly_movements as (
+    select
+        loan_id,
+        month_end_date,
+        sum(current_movement) as current_movement,
+        sum(overdue_movement) as overdue_movement,
+        sum(frozen_movement) as frozen_movement,
+        sum(interest_amount) as interest_collected,
+        sum(case when transaction_type = 'principal_repayment' then principal_amount else 0 end) as principal_repaid,
+        sum(case when transaction_type = 'write_off' then principal_amount else 0 end) as principal_written_off
+    from {{ ref('stg_branch__transactions') }}
+    group by loan_id, month_end_date
+),
+
+movement_balances as (
+    select
+        loan_id,
+        month_end_date,
+        sum(current_movement + overdue_movement + frozen_movement)
+            over (partition by loan_id order by month_end_date rows between unbounded preceding and current row) as balance_after
+    from monthly_movements
+),
+
+loan_span as (
+    select
+        loan_id,
+        min(month_end_date) as first_month_end,
+        -- a loan whose last movement leaves nothing owed ends there; one still owing runs to the ledger's end
+        max(case when balance_after = 0 then month_end_date end) as last_zero_month_end,
+        max(month_end_date) as last_movement_month_end
+    from movement_balances
+    group by loan_id
+),
+
+loan_end as (
+    select
+        loan_span.loan_id,
+        loan_span.first_month_end,
+        case
+            when loan_span.last_zero_month_end = loan_span.last_movement_month_end then loan_span.last_zero_month_end
+            else (select max(month_end_date) from monthly_movements)
+        end as last_month_end
+    from loan_span
+),
+
+month_ends as (
+    select distinct month_end_date from monthly_movements
+),
+
+loan_months as (
+    select loan_end.loan_id, month_ends.month_end_date
+    from loan_end
+    inner join month_ends
+        on month_ends.month_end_date between loan_end.first_month_end and loan_end.last_month_end
+)
+
+select
+    loan_months.loan_id,
+    loan_months.month_end_date as as_of_date,
+    sum(coalesce(m.current_movement, 0)) over loan_history as current_principal,
+    sum(coalesce(m.overdue_movement, 0)) over loan_history as overdue_principal,
+    sum(coalesce(m.frozen_movement, 0)) over loan_history as frozen_principal,
+    sum(coalesce(m.current_movement, 0) + coalesce(m.overdue_movement, 0) + coalesce(m.frozen_movement, 0))
+        over loan_history as outstanding_principal,
+    coalesce(m.interest_collected, 0) as interest_collected,
+    coalesce(m.principal_repaid, 0) as principal_repaid,
+    coalesce(m.principal_written_off, 0) as principal_written_off
+from loan_months
+left join monthly_movements as m
+    on m.loan_id = loan_months.loan_id and m.month_end_date = loan_months.month_end_date
+window loan_history as (
+    partition by loan_months.loan_id order by loan_months.month_end_date rows between unbounded preceding and current row
+)
