@@ -7,6 +7,7 @@ pandas DataFrame holding just the columns its expectations name, pulled from Duc
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +58,7 @@ def suite_columns(suite: dict) -> list[str]:
 
 
 def validate_frame(frame: pd.DataFrame, suite: dict) -> list[RuleOutcome]:
+    os.environ.setdefault("TQDM_DISABLE", "1")  # GX's progress bars are noise in run logs
     import great_expectations as gx  # costs seconds: only when a check runs
 
     context = gx.get_context(mode="ephemeral")

@@ -124,13 +124,12 @@ def ensure_tables(conn: duckdb.DuckDBPyConnection, source: LandingSource) -> Non
 
 def load_register(conn: duckdb.DuckDBPyConnection, source: LandingSource, landing_dir: Path) -> PartitionLoad:
     """Load a register's snapshot: its files replace every row the source had."""
-    return _load_partition(conn, source, landing_dir, REGISTER_PARTITION, landing_files(landing_dir, source), "true")
+    return _load_partition(conn, source, landing_dir, REGISTER_PARTITION, landing_files(landing_dir, source))
 
 
 def load_month(conn: duckdb.DuckDBPyConnection, source: LandingSource, landing_dir: Path, month: str) -> PartitionLoad:
     """Load one month of a ledger: its files replace the rows of that month's files."""
-    in_month = f"regexp_matches(source_file, '_{month}\\.(csv|parquet)$')"
-    return _load_partition(conn, source, landing_dir, month, landing_files(landing_dir, source, month), in_month)
+    return _load_partition(conn, source, landing_dir, month, landing_files(landing_dir, source, month))
 
 
 def _load_partition(
@@ -139,7 +138,6 @@ def _load_partition(
     landing_dir: Path,
     partition_key: str,
     paths: list[Path],
-    in_partition_sql: str,
 ) -> PartitionLoad:
     ensure_tables(conn, source)
     started = _now()
@@ -162,16 +160,18 @@ def _load_partition(
     conn.execute("begin transaction")
     try:
         prepare_reference(conn)
-        current = [f.source_file for f in files]
         # Files gone from the landing folder leave the partition with their rows.
-        conn.execute(
-            f"delete from raw.{source.name} where {in_partition_sql} and source_file <> all(?::varchar[])", [current]
-        )
-        conn.execute(
-            f"delete from raw.quarantine where source_name = ? and {in_partition_sql} "
-            "and source_file <> all(?::varchar[])",
-            [source.name, current],
-        )
+        current = {f.source_file for f in files}
+        gone = [f for (f,) in conn.execute(
+            "select distinct source_file from audit.load_manifest where source_name = ? and partition_key = ?",
+            [source.name, partition_key],
+        ).fetchall() if f not in current]
+        if gone:
+            conn.execute(f"delete from raw.{source.name} where source_file in (select unnest(?::varchar[]))", [gone])
+            conn.execute(
+                "delete from raw.quarantine where source_name = ? and source_file in (select unnest(?::varchar[]))",
+                [source.name, gone],
+            )
         for stage, load in stages:
             _load_staged(conn, source, stage, load)
         _record(conn, source, partition_key, files, started)
@@ -278,12 +278,17 @@ def _check_columns(source: LandingSource, source_file: str, columns: list[str]) 
 
 def _type_and_check(conn: duckdb.DuckDBPyConnection, source: LandingSource, stage: str) -> None:
     """`landing_checked`: the staged rows typed, with `__rule` = the first rule each breaks (or null)."""
+    staged_types = dict(conn.execute(f"select column_name, column_type from (describe {stage})").fetchall())
     text = {c: f"nullif(trim(cast(\"{c}\" as varchar)), '')" for c in source.columns}
-    typed = ", ".join(f"try_cast({text[c]} as {t}) as \"{c}\"" for c, t in source.columns.items())
+    # A Parquet column already of the contract's type needs no parsing; text columns are parsed.
+    typed_already = {c for c, t in source.columns.items() if staged_types.get(c) == t and t != "VARCHAR"}
+    typed = ", ".join(
+        f'"{c}"' if c in typed_already else f"try_cast({text[c]} as {t}) as \"{c}\"" for c, t in source.columns.items()
+    )
     cast_failures = " ".join(
         f"when {text[c]} is not null and try_cast({text[c]} as {t}) is null then 'unparseable {t.lower()}: {c}'"
         for c, t in source.columns.items()
-        if t != "VARCHAR"
+        if t != "VARCHAR" and c not in typed_already
     )
     missing_keys = " ".join(f"when {text[k]} is null then 'missing key: {k}'" for k in source.key)
     key = ", ".join(f'"{k}"' for k in source.key)
@@ -295,6 +300,11 @@ def _type_and_check(conn: duckdb.DuckDBPyConnection, source: LandingSource, stag
                row_number() over (partition by {key} order by __line) as __key_occurrence
         from {stage}
         """
+    )
+    keys = ", ".join(f"t.{k}" for k in source.key)
+    conn.execute(
+        f"create or replace temp table rule_loaded_keys as select {keys} from landing_typed t "
+        f"inner join raw.{source.name} r using ({', '.join(source.key)})"
     )
     rules = " ".join(f"when {r.condition} then '{_sql_text(r.name)}'" for r in rules_for(source))
     conn.execute(

@@ -53,7 +53,8 @@ def _generic_rules(source: LandingSource) -> list[RowRule]:
     rules.append(
         RowRule(
             f"duplicate {' + '.join(source.key)}: already loaded from another file",
-            f"exists (select 1 from raw.{source.name} r where "
+            # rule_loaded_keys: the file's keys already in raw (loader.py), a join built on the small side
+            "exists (select 1 from rule_loaded_keys r where "
             + " and ".join(f"r.{k} = t.{k}" for k in source.key)
             + ")",
         )

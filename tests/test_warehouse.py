@@ -1,0 +1,127 @@
+"""End to end: a small sample through Dagster (ingestion, GX gates), dbt and the marts, in a temporary warehouse."""
+
+import os
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pandas as pd
+import pytest
+
+from dagster_project.build import build_warehouse
+from dagster_project.definitions import build_definitions
+from dagster_project.reference.admin_units import commune_crosswalk
+from dagster_project.sample_data import GenerationConfig, generate
+from dagster_project.settings import Settings
+from tests.landing_figures import headline_figures
+
+SAMPLE = GenerationConfig(communes=3, start_year=2024, end_year=2025)
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory):
+    data = tmp_path_factory.mktemp("pcw")
+    settings = Settings(data_dir=data, landing_dir=data / "landing", warehouse_path=data / "warehouse.duckdb")
+    generate(settings.landing_dir, SAMPLE)
+    saved = {k: os.environ.get(k) for k in ("PCW_DATA_DIR", "PCW_LANDING_DIR", "PCW_WAREHOUSE")}
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = build_warehouse(settings, instance)
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    assert result.success, "\n".join(result.failures())
+    return settings, result
+
+
+def query(settings: Settings, sql: str) -> pd.DataFrame:
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+        return conn.execute(sql).df()
+
+
+def test_definitions_load_with_the_whole_flow_and_checks_attached():
+    defs = build_definitions(Settings.from_env())
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert {"landing/transactions", "raw/transactions", "stg_branch__transactions", "int_loan_balances__month_end",
+            "mart_outstanding_balance", "raw/admin_unit_crosswalk"} <= keys
+    mart = dg.AssetKey("mart_outstanding_balance")
+    assert dg.AssetKey(["raw", "transactions"]) in graph.get(dg.AssetKey("stg_branch__transactions")).parent_keys
+    checks = {c.asset_key.to_user_string() for c in graph.asset_check_keys}
+    assert {"raw/transactions", "raw/loans", "mart_outstanding_balance"} <= checks
+    assert {j.name for j in defs.jobs} >= {"registers_job", "ledger_job", "marts_job"}
+    assert mart in graph.get_all_asset_keys()
+
+
+def test_every_quality_gate_and_dbt_test_ran_and_passed(warehouse):
+    _, result = warehouse
+    evaluations = [e.event_specific_data for r in result.runs.values() for e in r.all_events
+                   if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    gx = [e for e in evaluations if e.check_name == "great_expectations"]
+    assert len(gx) == 13 and all(e.passed for e in gx)  # 10 landing sources and 3 admin-unit tables
+    assert len(evaluations) > len(gx) and all(e.passed for e in evaluations)
+
+
+def test_the_mart_equals_an_independent_computation_from_the_landing_files(warehouse):
+    settings, _ = warehouse
+    landing = settings.landing_dir
+    t = pd.concat(pd.read_parquet(p) for p in sorted((landing / "transactions").glob("*/*.parquet")))
+    loans = pd.read_csv(next((landing / "loans").glob("*/*.csv")), dtype=str, encoding="utf-8-sig")
+    t["net"] = t.principal_amount.where(t.to_bucket.notna(), 0) - t.principal_amount.where(t.from_bucket.notna(), 0)
+    # each loan's 2025 commune: its own latest row after the reform, else its old commune's default successor
+    after = t[pd.to_datetime(t.transaction_date) >= "2025-07-01"].sort_values(["transaction_date", "transaction_id"])
+    later = after.groupby("loan_id").commune_code.last()
+    default = commune_crosswalk().query("is_default_successor").set_index("old_commune_code").new_commune_code
+    loans["new_commune_code"] = loans.loan_id.map(later).fillna(loans.commune_code.map(default))
+    loans["organisation_code"] = loans.organisation_code.fillna("DIRECT")
+
+    for as_of in ("2024-06-30", "2025-06-30", "2025-12-31"):
+        net = t[pd.to_datetime(t.transaction_date) <= as_of].groupby("loan_id").net.sum()
+        expected = (loans.assign(outstanding=loans.loan_id.map(net).fillna(0))
+                    .groupby(["new_commune_code", "program_code", "organisation_code"]).outstanding.sum())
+        expected = expected[expected != 0].astype("int64").sort_index()
+        mart = query(settings, f"select new_commune_code, program_code, organisation_code, outstanding_principal "
+                               f"from mart_outstanding_balance where as_of_date = date '{as_of}' and outstanding_principal <> 0")
+        actual = mart.set_index(["new_commune_code", "program_code", "organisation_code"]).outstanding_principal.astype("int64").sort_index()
+        pd.testing.assert_series_equal(actual, expected, check_names=False)
+
+
+def test_headlines_equal_the_figures_computed_from_the_files(warehouse):
+    settings, _ = warehouse
+    expected = headline_figures(settings.landing_dir, date(2024, 6, 30))
+    [row] = query(settings, "select * from mart_province_headlines where as_of_date = date '2024-06-30'").to_dict("records")
+    assert row["outstanding_principal"] == expected["outstanding_principal"]
+    assert row["borrowers_with_outstanding"] == expected["borrowers_with_outstanding"]
+    assert row["groups_with_outstanding"] == expected["groups_with_outstanding"]
+    assert row["local_capital_balance"] == expected["local_capital_balance"]
+    assert row["entrusted_share"] == pytest.approx(expected["entrusted_share"])
+
+
+def test_no_personal_data_past_staging(warehouse):
+    settings, _ = warehouse
+    borrowers = query(settings, "select full_name, national_id, phone from raw.borrowers")
+    personal = set(borrowers.full_name) | set(borrowers.national_id) | set(borrowers.phone.dropna())
+    tables = query(settings, "select table_name from information_schema.tables where table_schema = 'main' "
+                             "and (table_name like 'int_%' or table_name like 'mart_%')").table_name
+    assert len(tables) >= 4
+    for table in tables:
+        frame = query(settings, f"select * from {table}")
+        for column in frame.select_dtypes(include=["object", "string"]).columns:
+            assert not set(frame[column].dropna()) & personal, f"{table}.{column}"
+
+
+def test_loading_again_changes_no_table(warehouse):
+    settings, _ = warehouse
+
+    def fingerprint():
+        tables = query(settings, "select table_schema, table_name from information_schema.tables "
+                                 "where table_schema in ('raw', 'main') and table_type = 'BASE TABLE' order by all")
+        return {f"{s}.{n}": query(settings, f"select count(*) c, md5(coalesce(string_agg(r::varchar, '|' order by r::varchar), '')) h from {s}.{n} r").iloc[0].tolist()
+                for s, n in tables.itertuples(index=False)}
+
+    before = fingerprint()
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert build_warehouse(settings, instance).success
+    assert fingerprint() == before
