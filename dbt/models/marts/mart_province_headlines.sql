@@ -36,7 +36,7 @@ local_capital as (
                  then capital.signed_amount else 0 end) as local_capital_base_year
     from lending
     inner join {{ ref('stg_branch__capital_sources') }} as capital
-        on capital.branch_code = lending.province_code and capital.capital_source = 'local'
+        on capital.branch_code = lending.province_code and capital.source = 'local'
     group by lending.as_of_date, lending.province_code
 )
 

@@ -1,4 +1,4 @@
-{#- A model's grain: no two rows share these columns. Returns the offending combinations. -#}
+{# A model's grain: no two rows share these columns. #}
 {% test unique_combination_of_columns(model, combination_of_columns) %}
 select {{ combination_of_columns | join(', ') }}, count(*) as rows_at_grain
 from {{ model }}

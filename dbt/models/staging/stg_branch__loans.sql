@@ -1,0 +1,23 @@
+select
+    loan_id,
+    borrower_id,
+    group_id,
+    organisation_code,
+    program_code,
+    funding_source,
+    purpose,
+    loan_amount,
+    disbursement_date,
+    annual_rate,
+    overdue_annual_rate,
+    term_months,
+    contract_due_date,
+    repayment_interval_months,
+    commune_code,
+    transaction_point_id,
+    {{ dbt.hash('borrower_id') }} as borrower_key,
+    {{ commune_era('disbursement_date') }} as commune_era,
+    {{ branch_code('source_file') }} as branch_code,
+    source_file,
+    source_line
+from {{ source('branch', 'loans') }}
