@@ -53,5 +53,5 @@ def headline_figures(landing: Path, as_of: date) -> dict:
         "groups_with_outstanding": balances[3],
         "smallest_loan_balance": balances[4],
         "local_capital_balance": local[0],
-        "local_capital_multiple": local[0] / local[1],
+        "local_capital_multiple": local[0] / local[1] if local[1] else None,
     }
