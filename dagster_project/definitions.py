@@ -19,7 +19,7 @@ loaded_assets = [admin_units_reference, *register_assets, *ledger_assets]
 def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
         assets=[*landing_specs, *loaded_assets, dbt_models],
-        asset_checks=quality_gates(loaded_assets),
+        asset_checks=quality_gates([*loaded_assets, dbt_models]),
         jobs=[registers_job, ledger_job, marts_job],
         schedules=[monthly_ledger_schedule],
         sensors=[landing_folder_sensor, marts_after_loads, load_failure_alert],

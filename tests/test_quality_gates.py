@@ -5,7 +5,7 @@ import json
 import duckdb
 import pandas as pd
 
-from dagster_project.checks.expectations import EXPECTATIONS_DIR, load_suite, suite_columns, validate_table
+from dagster_project.checks.expectations import EXPECTATIONS_DIR, load_suite, record_outcomes, suite_columns, validate_table
 
 
 def test_every_suite_is_valid_json_with_named_rules():
@@ -40,3 +40,33 @@ def test_group_suite_names_the_rule_the_count_and_examples(tmp_path):
     assert outcomes["organisation_code is a known code"].examples == ["XYZ"]
     assert outcomes["village_name is present"].unexpected_count == 1
     assert outcomes["commune_code is a five-digit commune code"].success
+
+
+def test_loan_balance_suite_names_the_loans_that_break_a_rule_and_keeps_the_results(tmp_path):
+    balances = pd.DataFrame(
+        {
+            "loan_id": ["L1", "L1", "L2", "L3"],
+            "as_of_date": pd.to_datetime(["2024-01-31", "2024-02-29", "2024-01-31", "2024-01-31"]),
+            "current_principal": [10_000_000, 6_000_000, 30_000_000, -1],
+            "overdue_principal": [0, 4_000_000, 0, 1],
+            "frozen_principal": [0, 0, 0, 0],
+            # L1 in February: 6 + 4 ≠ 9 million; L2 owes more than its 20 million disbursed
+            "outstanding_principal": [10_000_000, 9_000_000, 30_000_000, 0],
+        }
+    )
+    loans = pd.DataFrame({"loan_id": ["L1", "L2", "L3"], "loan_amount": [10_000_000, 20_000_000, 5_000_000]})
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as conn:
+        conn.execute("create table main.int_loan_balances__month_end as select * from balances")
+        conn.execute("create table main.stg_branch__loans as select * from loans")
+        outcomes = validate_table(conn, "main", "int_loan_balances__month_end", suite_folder="marts")
+        record_outcomes(conn, "main.int_loan_balances__month_end", outcomes, "run-1", None)
+        kept = conn.execute(
+            "select rule, passed, unexpected_count, examples from audit.quality_results order by rule"
+        ).df()
+
+    by_rule = {o.rule: o for o in outcomes}
+    assert by_rule["balance identity: outstanding = current + overdue + frozen at every month-end"].examples == ["L1"]
+    assert by_rule["outstanding never exceeds the amount disbursed"].examples == ["L2"]
+    assert by_rule["current, overdue and frozen principal are never negative"].examples == ["L3"]
+    assert len(kept) == len(outcomes) == 3 and not kept.passed.any()
+    assert kept.unexpected_count.tolist() == [1, 1, 1] and json.loads(kept.examples.iloc[0]) in (["L1"], ["L2"], ["L3"])

@@ -10,7 +10,9 @@ import pandas as pd
 import pytest
 
 from dagster_project.build import build_warehouse
+from dagster_project.checks.expectations import EXPECTATIONS_DIR
 from dagster_project.definitions import build_definitions
+from dagster_project.fingerprint import table_fingerprints
 from dagster_project.reference.admin_units import commune_crosswalk
 from dagster_project.sample_data import GenerationConfig, generate
 from dagster_project.settings import Settings
@@ -56,12 +58,16 @@ def test_definitions_load_with_the_whole_flow_and_checks_attached():
 
 
 def test_every_quality_gate_and_dbt_test_ran_and_passed(warehouse):
-    _, result = warehouse
+    settings, result = warehouse
     evaluations = [e.event_specific_data for r in result.runs.values() for e in r.all_events
                    if e.event_type_value == "ASSET_CHECK_EVALUATION"]
     gx = [e for e in evaluations if e.check_name == "great_expectations"]
-    assert len(gx) == 13 and all(e.passed for e in gx)  # 10 landing sources and 3 admin-unit tables
+    suites = sorted(EXPECTATIONS_DIR.glob("*/*.json"))
+    assert len(gx) == len(suites) and all(e.passed for e in gx)  # every suite, raw and marts, once
     assert len(evaluations) > len(gx) and all(e.passed for e in evaluations)
+    # and every rule's outcome is kept in the warehouse
+    kept = query(settings, "select guarded_table, count(*) as rules from audit.quality_results group by all")
+    assert len(kept) == len(suites) and (kept.rules > 0).all()
 
 
 def test_the_mart_equals_an_independent_computation_from_the_landing_files(warehouse):
@@ -116,12 +122,11 @@ def test_loading_again_changes_no_table(warehouse):
     settings, _ = warehouse
 
     def fingerprint():
-        tables = query(settings, "select table_schema, table_name from information_schema.tables "
-                                 "where table_schema in ('raw', 'main') and table_type = 'BASE TABLE' order by all")
-        return {f"{s}.{n}": query(settings, f"select count(*) c, md5(coalesce(string_agg(r::varchar, '|' order by r::varchar), '')) h from {s}.{n} r").iloc[0].tolist()
-                for s, n in tables.itertuples(index=False)}
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+            return table_fingerprints(conn)
 
     before = fingerprint()
+    assert {"raw.transactions", "main.mart_outstanding_balance"} <= before.keys()
     with dg.DagsterInstance.ephemeral() as instance:
         assert build_warehouse(settings, instance).success
     assert fingerprint() == before

@@ -1,7 +1,8 @@
 """Run the Great Expectations suites in `expectations/` against warehouse tables.
 
 GX 1.x on a DuckDB SQL datasource cannot read its own results, so each suite is validated on a
-pandas DataFrame holding just the columns its expectations name, pulled from DuckDB.
+pandas DataFrame holding just the columns its expectations name, pulled from DuckDB. Every
+outcome is also kept in `audit.quality_results`, so the team can follow quality over time.
 """
 
 from __future__ import annotations
@@ -33,18 +34,25 @@ class RuleOutcome:
         return f"FAILED: {self.rule} — {self.unexpected_count} rows, e.g. {self.examples}"
 
 
-def suite_path(schema: str, table: str) -> Path:
-    return EXPECTATIONS_DIR / schema / f"{table}.json"
+def suite_path(folder: str, table: str) -> Path:
+    return EXPECTATIONS_DIR / folder / f"{table}.json"
 
 
-def load_suite(schema: str, table: str) -> dict:
-    return json.loads(suite_path(schema, table).read_text(encoding="utf-8"))
+def load_suite(folder: str, table: str) -> dict:
+    return json.loads(suite_path(folder, table).read_text(encoding="utf-8"))
 
 
 def derived_columns(suite: dict) -> dict[str, str]:
     """Columns a suite computes in SQL before validating, e.g. the gap in the balance identity:
     `"meta": {"derived_columns": {"identity_gap": "outstanding - current - overdue - frozen"}}`."""
     return (suite.get("meta") or {}).get("derived_columns", {})
+
+
+def suite_relation(suite: dict, schema: str, table: str) -> str:
+    """What a suite validates: the table itself, or a query over several tables when a rule needs
+    them together (`"meta": {"query": "select ... from main.a join main.b ..."}`)."""
+    query = (suite.get("meta") or {}).get("query")
+    return f"({query}) as guarded" if query else f"{schema}.{table}"
 
 
 def suite_columns(suite: dict) -> list[str]:
@@ -91,10 +99,11 @@ def _plain(value):
 
 
 def validate_table(
-    conn: duckdb.DuckDBPyConnection, schema: str, table: str, months: list[str] | None = None
+    conn: duckdb.DuckDBPyConnection, schema: str, table: str, months: list[str] | None = None, suite_folder: str | None = None
 ) -> list[RuleOutcome]:
-    """Validate a table, or only the rows loaded from the landing files of `months` (YYYY-MM)."""
-    suite = load_suite(schema, table)
+    """Validate a table, or only the rows loaded from the landing files of `months` (YYYY-MM),
+    with the suite `expectations/<suite_folder or schema>/<table>.json`."""
+    suite = load_suite(suite_folder or schema, table)
     derived = derived_columns(suite)
     columns = ", ".join(
         f"{derived[c]} as \"{c}\"" if c in derived else f'"{c}"' for c in suite_columns(suite)
@@ -102,5 +111,28 @@ def validate_table(
     where, params = "", []
     if months is not None:
         where, params = "where regexp_extract(source_file, '_(\\d{4}-\\d{2})\\.[a-z]+$', 1) = any(?::varchar[])", [months]
-    frame = conn.execute(f"select {columns} from {schema}.{table} {where}", params).arrow().read_all().to_pandas()
+    relation = suite_relation(suite, schema, table)
+    frame = conn.execute(f"select {columns} from {relation} {where}", params).arrow().read_all().to_pandas()
     return validate_frame(frame, suite)
+
+
+QUALITY_RESULTS_DDL = """
+create schema if not exists audit;
+create table if not exists audit.quality_results (
+    checked_at timestamp, run_id varchar, guarded_table varchar, partition_key varchar,
+    rule varchar, expectation varchar, passed boolean, unexpected_count bigint, examples varchar
+)"""
+
+
+def record_outcomes(
+    conn: duckdb.DuckDBPyConnection, guarded_table: str, outcomes: list[RuleOutcome], run_id: str, partition_key: str | None
+) -> None:
+    conn.execute(QUALITY_RESULTS_DDL)
+    conn.executemany(
+        "insert into audit.quality_results values (current_timestamp, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            [run_id, guarded_table, partition_key, o.rule, o.expectation, o.success, o.unexpected_count,
+             json.dumps(o.examples, ensure_ascii=False)]
+            for o in outcomes
+        ],
+    )

@@ -1,21 +1,27 @@
 """Great Expectations suites as blocking Dagster asset checks: a failing suite stops the
-assets downstream and says which rule failed, on how many rows, with examples."""
+assets downstream and says which rule failed, on how many rows, with examples.
+
+Suites in `expectations/raw/` guard the loaded tables (per partition for the ledgers); suites in
+`expectations/marts/` guard tables dbt builds in the warehouse's `main` schema.
+"""
 
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from dagster_project.checks.expectations import suite_path, validate_table
+from dagster_project.checks.expectations import record_outcomes, suite_path, validate_table
 from dagster_project.settings import WAREHOUSE_POOL
+
+DBT_SCHEMA = "main"  # where dbt-duckdb builds the models (dbt/profiles.yml sets no other schema)
 
 
 def build_quality_gate(
-    schema: str, table: str, partitions_def: dg.PartitionsDefinition | None = None
+    asset_key: dg.AssetKey, suite_folder: str, schema: str, table: str, partitions_def: dg.PartitionsDefinition | None = None
 ) -> dg.AssetChecksDefinition:
     @dg.asset_check(
-        asset=dg.AssetKey([schema, table]),
+        asset=asset_key,
         name="great_expectations",
-        description=f"Great Expectations suite expectations/{schema}/{table}.json",
+        description=f"Great Expectations suite expectations/{suite_folder}/{table}.json",
         blocking=True,
         pool=WAREHOUSE_POOL,
         partitions_def=partitions_def,
@@ -23,8 +29,10 @@ def build_quality_gate(
     def quality_gate(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource) -> dg.AssetCheckResult:
         # A partitioned table is validated on the months of this run only.
         months = [k[:7] for k in context.partition_keys] if partitions_def else None
+        partition = (f"{months[0]}..{months[-1]}" if len(months) > 1 else months[0]) if months else None
         with warehouse.get_connection() as conn:
-            outcomes = validate_table(conn, schema, table, months)
+            outcomes = validate_table(conn, schema, table, months, suite_folder)
+            record_outcomes(conn, f"{schema}.{table}", outcomes, context.run.run_id, partition)
         failed = [o for o in outcomes if not o.success]
         return dg.AssetCheckResult(
             passed=not failed,
@@ -41,10 +49,13 @@ def build_quality_gate(
 
 
 def quality_gates(assets_defs: list[dg.AssetsDefinition]) -> list[dg.AssetChecksDefinition]:
-    """A gate for every asset whose table has a suite in `expectations/`."""
-    return [
-        build_quality_gate(*key.path, assets_def.partitions_def)
-        for assets_def in assets_defs
-        for key in assets_def.keys
-        if len(key.path) == 2 and suite_path(*key.path).exists()
-    ]
+    """A gate for every loaded table with a suite in `expectations/raw/`, and every dbt model with
+    one in `expectations/marts/`."""
+    gates = []
+    for assets_def in assets_defs:
+        for key in assets_def.keys:
+            if len(key.path) == 2 and suite_path(key.path[0], key.path[1]).exists():
+                gates.append(build_quality_gate(key, key.path[0], *key.path, assets_def.partitions_def))
+            elif len(key.path) == 1 and suite_path("marts", key.path[0]).exists():
+                gates.append(build_quality_gate(key, "marts", DBT_SCHEMA, key.path[0]))
+    return gates
