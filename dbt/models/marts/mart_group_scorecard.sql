@@ -55,9 +55,18 @@ scores as (
         {% for criterion in ['members_with_savings', 'overdue_ratio', 'interest_collection', 'principal_collection', 'savings_growth', 'attendance'] %}
         cast(round(sum(case when criterion_code = '{{ criterion }}' then points else 0 end), 2) as decimal(7,2)) as {{ criterion }}_points,
         {% endfor %}
-        cast(round(sum(points), 2) as decimal(7,2)) as score
+        count(*) as criteria_scored
     from criterion_points
     group by group_id, as_of_date
+),
+
+-- the score adds the rounded points, so the parts always sum to it
+scored as (
+    select
+        scores.*,
+        members_with_savings_points + overdue_ratio_points + interest_collection_points
+            + principal_collection_points + savings_growth_points + attendance_points as score
+    from scores
 )
 
 select
@@ -85,6 +94,6 @@ select
     s.score,
     b.rating
 from measures as m
-inner join scores as s on s.group_id = m.group_id and s.as_of_date = m.as_of_date
+inner join scored as s on s.group_id = m.group_id and s.as_of_date = m.as_of_date
 inner join {{ ref('int_groups__new_commune') }} as g on g.group_id = m.group_id
 left join {{ ref('group_rating_bands') }} as b on s.score >= b.min_score and s.score < b.max_score
