@@ -45,13 +45,13 @@ select
     t.source,
     t.year_end_balance,
     t.total_capital,
-    case when t.total_capital <> 0 then cast(t.year_end_balance as decimal(18,6)) / t.total_capital end as share_of_total_capital,
+    case when t.total_capital <> 0 then cast(t.year_end_balance as decimal(38,12)) / t.total_capital end as share_of_total_capital,
     case when t.source = 'local' and base.year_end_balance > 0
-         then cast(t.year_end_balance as decimal(18,6)) / base.year_end_balance end as multiple_of_base_year,
+         then cast(t.year_end_balance as decimal(38,12)) / base.year_end_balance end as multiple_of_base_year,
     o.outstanding_principal,
     o.outstanding_principal - prev_o.outstanding_principal as outstanding_growth,
     case when prev_o.outstanding_principal is not null and o.outstanding_principal <> prev_o.outstanding_principal
-         then cast(t.year_end_balance - t.previous_year_end_balance as decimal(18,6)) / (o.outstanding_principal - prev_o.outstanding_principal)
+         then cast(t.year_end_balance - t.previous_year_end_balance as decimal(38,12)) / (o.outstanding_principal - prev_o.outstanding_principal)
     end as share_of_outstanding_growth
 from with_totals as t
 left join balances as base

@@ -15,14 +15,14 @@ with measures as (
         savings_deposited,
         savings_deposited_previous_month,
         attended_session,
-        case when member_count > 0 then cast(depositing_members as decimal(18,6)) / member_count else 0 end as members_with_savings,
-        case when outstanding_principal > 0 then cast(overdue_principal as decimal(18,6)) / outstanding_principal else 0 end as overdue_ratio,
+        case when member_count > 0 then cast(depositing_members as decimal(38,12)) / member_count else 0 end as members_with_savings,
+        case when outstanding_principal > 0 then cast(overdue_principal as decimal(38,12)) / outstanding_principal else 0 end as overdue_ratio,
         -- nothing due means nothing was missed: full marks
-        case when interest_due > 0 then cast(interest_collected as decimal(18,6)) / interest_due else 1 end as interest_collection,
-        case when principal_due > 0 then cast(principal_repaid as decimal(18,6)) / principal_due else 1 end as principal_collection,
-        case when savings_deposited_previous_month > 0 then cast(savings_deposited as decimal(18,6)) / savings_deposited_previous_month
+        case when interest_due > 0 then cast(interest_collected as decimal(38,12)) / interest_due else 1 end as interest_collection,
+        case when principal_due > 0 then cast(principal_repaid as decimal(38,12)) / principal_due else 1 end as principal_collection,
+        case when savings_deposited_previous_month > 0 then cast(savings_deposited as decimal(38,12)) / savings_deposited_previous_month
              when savings_deposited > 0 then 1 else 0 end as savings_growth,
-        cast(attended_session as decimal(18,6)) as attendance
+        cast(attended_session as decimal(38,12)) as attendance
     from {{ ref('int_group_months') }}
 ),
 
