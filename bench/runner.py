@@ -115,16 +115,23 @@ def bench_scale(scale: Scale, workdir: Path, repeat: int | None = None) -> dict:
 
     if scale.incremental_month:
         result["new_month"] = {}
-        history_months = months_between(scale.first_month, scale.last_month)
-        first_new = history_months.index(scale.incremental_month)
+        new_year = int(scale.incremental_month[:4])
         for years in (1, 10):
-            history = set(history_months[max(0, first_new - 12 * years):first_new])
+            # History that starts with its opening balances: the sample generated from that year.
+            start = new_year - years
+            source = landing
+            if start != int(scale.first_month[:4]):
+                source = work / f"landing_from_{start}"
+                shutil.rmtree(source, ignore_errors=True)
+                run_step("generate", {"landing": str(source), "generate_args": [
+                    *scale.generate_args, "--start-year", str(start), "--end-year", str(new_year)]}, work)
+            history = set(months_between(f"{start}-01", scale.incremental_month)[:-1])
             runs = []
             for _ in range(repeat):
-                history_landing = landing_subset(landing, work / f"landing_{years}y", history)
+                history_landing = landing_subset(source, work / f"landing_{years}y", history)
                 args = {**base, "landing": str(history_landing), "warehouse": str(work / f"history_{years}y.duckdb")}
                 run_step("build", args, work)
-                landing_subset(landing, history_landing, history | {scale.incremental_month})
+                landing_subset(source, history_landing, history | {scale.incremental_month})
                 runs.append(run_step("new_month", {**args, "month": scale.incremental_month}, work))
             result["new_month"][f"{years}y"] = {**median_of(runs), "runs": len(runs),
                                                 "history_months": len(history), "month": scale.incremental_month}
