@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("scales", nargs="*", default=["commune", "province"],
                         help=f"any of {', '.join(SCALES)}, smoke (default: commune province)")
     parser.add_argument("--repeat", type=int, help="runs per measured step (default: the scale's, 3 or 1)")
+    parser.add_argument("--month-repeat", type=int, help="runs of each new-month measurement (default: --repeat)")
     parser.add_argument("--workdir", type=Path, default=BENCH_DIR / "work", help="generated data and warehouses")
     parser.add_argument("--results", type=Path, default=BENCH_DIR / "results")
     parser.add_argument("--no-table", action="store_true", help="do not rewrite docs/benchmarks.md")
@@ -27,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     args.results.mkdir(parents=True, exist_ok=True)
     for name in args.scales:
         scale = smoke_scale() if name == "smoke" else SCALES[name]
-        result = bench_scale(scale, args.workdir, args.repeat)
+        result = bench_scale(scale, args.workdir, args.repeat, args.month_repeat)
         path = args.results / f"{name}.json"
         path.write_text(json.dumps(result, indent=2, default=str) + "\n")
         print(f"{name}: build {result['build']['seconds']:.1f} s, written {path}")

@@ -83,13 +83,14 @@ def _mart(warehouse: Path) -> pd.DataFrame:
         return conn.execute("select * from mart_outstanding_balance").df()
 
 
-def bench_scale(scale: Scale, workdir: Path, repeat: int | None = None) -> dict:
+def bench_scale(scale: Scale, workdir: Path, repeat: int | None = None, month_repeat: int | None = None) -> dict:
     repeat = repeat or scale.repeat
+    month_repeat = month_repeat or repeat
     work = workdir / scale.name
     work.mkdir(parents=True, exist_ok=True)
     landing = work / "landing"
     shutil.rmtree(landing, ignore_errors=True)
-    result: dict = {"scale": scale.name, "description": scale.description, "repeat": repeat}
+    result: dict = {"scale": scale.name, "description": scale.description, "repeat": repeat, "new_month_repeat": month_repeat}
 
     result["generation"] = run_step("generate", {"landing": str(landing), "generate_args": scale.generate_args}, work)
     shutil.rmtree(work / "dagster_history", ignore_errors=True)
@@ -127,7 +128,7 @@ def bench_scale(scale: Scale, workdir: Path, repeat: int | None = None) -> dict:
                     *scale.generate_args, "--start-year", str(start), "--end-year", str(new_year)]}, work)
             history = set(months_between(f"{start}-01", scale.incremental_month)[:-1])
             runs = []
-            for _ in range(repeat):
+            for _ in range(month_repeat):
                 history_landing = landing_subset(source, work / f"landing_{years}y", history)
                 args = {**base, "landing": str(history_landing), "warehouse": str(work / f"history_{years}y.duckdb")}
                 run_step("build", args, work)
