@@ -20,9 +20,9 @@ def _gib(value) -> str:
 
 def rows(results: list[dict]) -> list[str]:
     header = [
-        "| scale | runs | transactions | generate s | full build s | ingest rows/s (share of bare DuckDB) "
-        "| GX gates share | dbt s | new month, 1 y / 10 y history s (ratio) | pandas s (build ÷ pandas) "
-        "| pandas = mart | peak RSS GiB |",
+        "| scale | runs (new month) | transactions | generate s | full build s | ingest rows/s (share of bare DuckDB) "
+        "| GX gates share | dbt s | new month, 1 y / 10 y history s (ratio) | pandas s (build time ÷ pandas time) "
+        "| pandas = mart | peak RSS GiB (generate / build) |",
         "|" + "---|" * 12,
     ]
     body = []
@@ -32,11 +32,12 @@ def rows(results: list[dict]) -> list[str]:
         month_cell = (f"{_s(month['1y']['seconds'])} / {_s(month['10y']['seconds'])} ({month['ratio_10y_over_1y']:.2f}×); "
                       f"load only {_s(month['1y']['load_seconds'])} / {_s(month['10y']['load_seconds'])}") if month else "–"
         body.append(
-            f"| {r['scale']} | {r['repeat']} | {b['transactions']:,} | {_s(r['generation']['seconds'])} | {_s(b['seconds'])} "
+            f"| {r['scale']} | {r['repeat']} ({r.get('new_month_repeat', r['repeat'])}) |"
+            f" {b['transactions']:,} | {_s(r['generation']['seconds'])} | {_s(b['seconds'])} "
             f"| {i['rows_per_second']:,.0f} ({100 * i['share_of_bare_duckdb']:.0f} %) | {100 * r['quality_gate_share']:.0f} % "
             f"| {_s(b['dbt_seconds'])} | {month_cell} | {_s(p['seconds'])} ({p['build_over_pandas_time_ratio']:.1f}×) "
             f"| {'yes' if p['comparison']['agree'] else 'NO'} ({p['comparison']['rows_compared']:,} rows) "
-            f"| {_gib(r['peak_rss_bytes'])} |"
+            f"| {_gib(r['generation']['peak_rss_bytes'])} / {_gib(r['build']['peak_rss_bytes'])} |"
         )
     return header + body
 
