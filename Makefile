@@ -4,7 +4,7 @@
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 
-.PHONY: setup run test dev generate clean
+.PHONY: setup run test dev generate bench clean
 
 setup:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -22,5 +22,8 @@ dev: setup  ## the Dagster UI on the same definitions
 generate: setup  ## (re)write the default sample landing files
 	@$(UV) run --locked pcw generate
 
+bench: setup  ## benchmarks at the commune and province scales (docs/benchmarks.md)
+	@$(UV) run --locked python -m bench commune province
+
 clean:  ## remove the warehouse, landing files and Dagster run history
-	rm -rf data dbt/target dagster_home/storage dagster_home/logs dagster_home/history dagster_home/schedules
+	rm -rf data bench/work dbt/target dagster_home/storage dagster_home/logs dagster_home/history dagster_home/schedules

@@ -1,7 +1,7 @@
 """Ingestion: landing files (external, dropped by branch systems) → DuckDB `raw`, one asset per source.
 
 Registers (snapshots) are unpartitioned. Monthly ledgers are partitioned by month: a run loads
-one month or, in a backfill, a range of months in one run, each month in its own transaction.
+one month or, in a backfill, a range of months in one run, each month all or nothing.
 """
 
 
@@ -9,7 +9,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from dagster_project.contract import LANDING_SOURCES, LandingSource
-from dagster_project.ingest.loader import PartitionLoad, load_month, load_register
+from dagster_project.ingest.loader import PartitionLoad, load_months, load_register
 from dagster_project.resources import LandingFolder
 from dagster_project.settings import WAREHOUSE_POOL
 
@@ -66,7 +66,8 @@ def build_raw_asset(source: LandingSource) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         with warehouse.get_connection() as conn:
             if source.monthly:
-                loads = [load_month(conn, source, landing.root, _month_key(k)) for k in context.partition_keys]
+                # A backfill's months load as one batch (ingest/batch.py), each month all or nothing.
+                loads = load_months(conn, source, landing.root, [_month_key(k) for k in context.partition_keys])
             else:
                 loads = [load_register(conn, source, landing.root)]
             row_count = conn.execute(f"select count(*) from raw.{source.name}").fetchone()[0]

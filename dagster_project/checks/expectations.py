@@ -98,6 +98,31 @@ def _plain(value):
     return value if isinstance(value, (str, int, float, bool)) or value is None else str(value)
 
 
+# Expectations decided row by row: validated on the distinct rows they read, they pass or fail
+# exactly as on every row (a failure is re-validated on every row for exact counts and examples).
+ROW_WISE = {
+    "expect_column_values_to_not_be_null", "expect_column_values_to_be_null", "expect_column_values_to_be_in_set",
+    "expect_column_values_to_not_be_in_set", "expect_column_values_to_be_between", "expect_column_values_to_match_regex",
+    "expect_column_values_to_not_match_regex", "expect_column_pair_values_a_to_be_greater_than_b",
+    "expect_column_pair_values_to_be_equal", "expect_column_value_lengths_to_be_between",
+}
+
+
+def _row_wise(suite: dict) -> bool:
+    return all(e["type"] in ROW_WISE and e["kwargs"].get("mostly", 1) == 1 for e in suite["expectations"])
+
+
+def _null_only_columns(suite: dict) -> set[str]:
+    """Columns only checked for nulls: their values matter only as null or not (e.g. an id)."""
+    uses: dict[str, set[str]] = {}
+    for e in suite["expectations"]:
+        kwargs = e["kwargs"]
+        for name in [kwargs.get("column"), kwargs.get("column_A"), kwargs.get("column_B"), *kwargs.get("column_list", [])]:
+            if name:
+                uses.setdefault(name, set()).add(e["type"])
+    return {c for c, types in uses.items() if types == {"expect_column_values_to_not_be_null"}}
+
+
 def validate_table(
     conn: duckdb.DuckDBPyConnection, schema: str, table: str, months: list[str] | None = None, suite_folder: str | None = None
 ) -> list[RuleOutcome]:
@@ -105,15 +130,26 @@ def validate_table(
     with the suite `expectations/<suite_folder or schema>/<table>.json`."""
     suite = load_suite(suite_folder or schema, table)
     derived = derived_columns(suite)
-    columns = ", ".join(
-        f"{derived[c]} as \"{c}\"" if c in derived else f'"{c}"' for c in suite_columns(suite)
-    ) or "1 as row_present"
+    expressions = {c: derived[c] if c in derived else f'"{c}"' for c in suite_columns(suite)}
+    columns = ", ".join(f'{e} as "{c}"' for c, e in expressions.items()) or "1 as row_present"
     where, params = "", []
     if months is not None:
         where, params = "where regexp_extract(source_file, '_(\\d{4}-\\d{2})\\.[a-z]+$', 1) = any(?::varchar[])", [months]
     relation = suite_relation(suite, schema, table)
-    frame = conn.execute(f"select {columns} from {relation} {where}", params).arrow().read_all().to_pandas()
-    return validate_frame(frame, suite)
+
+    def frame(select: str) -> pd.DataFrame:
+        return conn.execute(f"{select} from {relation} {where}", params).arrow().read_all().to_pandas()
+
+    if expressions and _row_wise(suite):
+        null_only = _null_only_columns(suite)
+        flags = ", ".join(
+            f"case when {e} is null then null else 'present' end as \"{c}\"" if c in null_only else f'{e} as "{c}"'
+            for c, e in expressions.items()
+        )
+        outcomes = validate_frame(frame(f"select distinct {flags}"), suite)
+        if all(o.success for o in outcomes):
+            return outcomes
+    return validate_frame(frame(f"select {columns}"), suite)
 
 
 QUALITY_RESULTS_DDL = """

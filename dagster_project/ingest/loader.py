@@ -124,32 +124,100 @@ def ensure_tables(conn: duckdb.DuckDBPyConnection, source: LandingSource) -> Non
 
 def load_register(conn: duckdb.DuckDBPyConnection, source: LandingSource, landing_dir: Path) -> PartitionLoad:
     """Load a register's snapshot: its files replace every row the source had."""
-    return _load_partition(conn, source, landing_dir, REGISTER_PARTITION, landing_files(landing_dir, source))
+    return load_partitions(conn, source, landing_dir, [(REGISTER_PARTITION, landing_files(landing_dir, source))])[0]
 
 
 def load_month(conn: duckdb.DuckDBPyConnection, source: LandingSource, landing_dir: Path, month: str) -> PartitionLoad:
     """Load one month of a ledger: its files replace the rows of that month's files."""
-    return _load_partition(conn, source, landing_dir, month, landing_files(landing_dir, source, month))
+    return load_months(conn, source, landing_dir, [month])[0]
+
+
+def load_months(
+    conn: duckdb.DuckDBPyConnection, source: LandingSource, landing_dir: Path, months: list[str]
+) -> list[PartitionLoad]:
+    """Load a range of ledger months (a backfill), each month replacing its files' rows."""
+    return load_partitions(conn, source, landing_dir, [(m, landing_files(landing_dir, source, m)) for m in months])
+
+
+def load_partitions(
+    conn: duckdb.DuckDBPyConnection,
+    source: LandingSource,
+    landing_dir: Path,
+    partitions: list[tuple[str, list[Path]]],
+) -> list[PartitionLoad]:
+    """Load partitions (key, files). Clean batches load set-based in one transaction (batch.py);
+    a batch with a file to reject or a key repeated across its files loads partition by
+    partition, each in its own transaction, so that the first file to arrive wins."""
+    from dagster_project.ingest.batch import load_batch
+
+    ensure_tables(conn, source)
+    started = _now()
+    history = _manifest_history(conn, source)
+    loads, changed = [], []
+    for key, paths in partitions:
+        files = [FileLoad(p.relative_to(landing_dir).as_posix(), file_hash(p)) for p in paths]
+        unchanged = bool(files) and history.last_loaded.get(key, []) == sorted((f.source_file, f.content_hash) for f in files)
+        loads.append(PartitionLoad(source.name, key, files, unchanged=unchanged))
+        if not unchanged:
+            changed.append((loads[-1], paths))
+    for load in loads:
+        if load.unchanged:
+            _record(conn, source, load.partition_key, load.files, started, outcome="unchanged")
+    if changed and not load_batch(conn, source, changed, history, started):
+        prepare_reference(conn)
+        for load, paths in changed:
+            _load_partition(conn, source, load, paths, history, started)
+    return loads
+
+
+@dataclass
+class ManifestHistory:
+    """What the manifest knows of a source, read once a batch."""
+
+    last_loaded: dict[str, list[tuple[str, str]]]  # partition -> sorted (file, hash) of its last load
+    files: dict[str, set[str]]  # partition -> every file ever recorded for it
+    loaded_files: set[str]  # files that have (or had) rows in raw
+
+    def gone(self, load: "PartitionLoad") -> list[str]:
+        """Files of the partition that left the landing folder: their rows leave with them."""
+        current = {f.source_file for f in load.files}
+        return sorted(f for f in self.files.get(load.partition_key, set()) if f not in current)
+
+
+def _manifest_history(conn, source: LandingSource) -> ManifestHistory:
+    rows = conn.execute(
+        """
+        select partition_key, source_file, content_hash, outcome,
+               finished_at = max(case when outcome = 'loaded' then finished_at end)
+                   over (partition by partition_key) as in_last_load
+        from audit.load_manifest where source_name = ?
+        """,
+        [source.name],
+    ).fetchall()
+    history = ManifestHistory({}, {}, set())
+    for key, source_file, content_hash, outcome, in_last_load in rows:
+        history.files.setdefault(key, set()).add(source_file)
+        if outcome == "loaded":
+            history.loaded_files.add(source_file)
+            if in_last_load:
+                history.last_loaded.setdefault(key, []).append((source_file, content_hash))
+    for files in history.last_loaded.values():
+        files.sort()
+    return history
 
 
 def _load_partition(
     conn: duckdb.DuckDBPyConnection,
     source: LandingSource,
-    landing_dir: Path,
-    partition_key: str,
+    partition: PartitionLoad,
     paths: list[Path],
-) -> PartitionLoad:
-    ensure_tables(conn, source)
-    started = _now()
-    files = [FileLoad(p.relative_to(landing_dir).as_posix(), file_hash(p)) for p in paths]
-    if _unchanged(conn, source, partition_key, files):
-        _record(conn, source, partition_key, files, started, outcome="unchanged")
-        return PartitionLoad(source.name, partition_key, files, unchanged=True)
-
+    history: ManifestHistory,
+    started: datetime,
+) -> None:
     # Reading a file can fail, and a failed statement aborts a DuckDB transaction: so every file
     # is read and checked before the transaction that changes the tables.
     stages = []
-    for index, (path, load) in enumerate(zip(paths, files)):
+    for index, (path, load) in enumerate(zip(paths, partition.files)):
         stage = f"landing_stage_{index}"
         try:
             _check_columns(source, load.source_file, _stage_file(conn, path, load.source_file, stage))
@@ -159,13 +227,7 @@ def _load_partition(
 
     conn.execute("begin transaction")
     try:
-        prepare_reference(conn)
-        # Files gone from the landing folder leave the partition with their rows.
-        current = {f.source_file for f in files}
-        gone = [f for (f,) in conn.execute(
-            "select distinct source_file from audit.load_manifest where source_name = ? and partition_key = ?",
-            [source.name, partition_key],
-        ).fetchall() if f not in current]
+        gone = history.gone(partition)
         if gone:
             conn.execute(f"delete from raw.{source.name} where source_file in (select unnest(?::varchar[]))", [gone])
             conn.execute(
@@ -173,8 +235,9 @@ def _load_partition(
                 [source.name, gone],
             )
         for stage, load in stages:
-            _load_staged(conn, source, stage, load)
-        _record(conn, source, partition_key, files, started)
+            _load_staged(conn, source, stage, load, replaces=load.source_file in history.loaded_files)
+            history.loaded_files.add(load.source_file)
+        _record(conn, source, partition.partition_key, partition.files, started)
         conn.execute("commit")
     except BaseException:
         conn.execute("rollback")
@@ -182,35 +245,21 @@ def _load_partition(
     finally:
         for stage, _ in stages:
             conn.execute(f"drop table if exists {stage}")
-    return PartitionLoad(source.name, partition_key, files)
-
-
-def _unchanged(conn, source: LandingSource, partition_key: str, files: list[FileLoad]) -> bool:
-    """True when the partition's last load took exactly these files with these contents."""
-    last = conn.execute(
-        """
-        select source_file, content_hash from audit.load_manifest
-        where source_name = ? and partition_key = ? and outcome = 'loaded'
-          and finished_at = (select max(finished_at) from audit.load_manifest
-                             where source_name = ? and partition_key = ? and outcome = 'loaded')
-        """,
-        [source.name, partition_key, source.name, partition_key],
-    ).fetchall()
-    return bool(files) and sorted(last) == sorted((f.source_file, f.content_hash) for f in files)
 
 
 def _record(conn, source, partition_key, files, started, outcome: str | None = None) -> None:
     finished = _now()
-    for f in files:
-        conn.execute(
-            f"insert into audit.load_manifest values ({', '.join('?' * len(MANIFEST_COLUMNS))})",
-            [
-                source.name, partition_key, f.source_file, f.content_hash,
-                outcome or ("rejected" if f.rejection else "loaded"), f.rejection,
-                f.rows_read, f.rows_loaded, f.rows_quarantined, json.dumps(f.amount_totals, sort_keys=True),
-                started, finished,
-            ],
-        )
+    rows = [
+        [
+            source.name, partition_key, f.source_file, f.content_hash,
+            outcome or ("rejected" if f.rejection else "loaded"), f.rejection,
+            f.rows_read, f.rows_loaded, f.rows_quarantined, json.dumps(f.amount_totals, sort_keys=True),
+            started, finished,
+        ]
+        for f in files
+    ]
+    if rows:
+        conn.executemany(f"insert into audit.load_manifest values ({', '.join('?' * len(MANIFEST_COLUMNS))})", rows)
 
 
 def _now() -> datetime:
@@ -320,9 +369,12 @@ def _sql_text(text: str) -> str:
     return text.replace("'", "''")
 
 
-def _load_staged(conn: duckdb.DuckDBPyConnection, source: LandingSource, stage: str, load: FileLoad) -> None:
-    conn.execute(f"delete from raw.{source.name} where source_file = ?", [load.source_file])
-    conn.execute("delete from raw.quarantine where source_name = ? and source_file = ?", [source.name, load.source_file])
+def _load_staged(
+    conn: duckdb.DuckDBPyConnection, source: LandingSource, stage: str, load: FileLoad, replaces: bool = True
+) -> None:
+    if replaces:  # a file never loaded has no rows to delete: skip scanning the table
+        conn.execute(f"delete from raw.{source.name} where source_file = ?", [load.source_file])
+        conn.execute("delete from raw.quarantine where source_name = ? and source_file = ?", [source.name, load.source_file])
     _type_and_check(conn, source, stage)
 
     names = ", ".join(f'"{c}"' for c in source.columns)

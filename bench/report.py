@@ -1,0 +1,56 @@
+"""The results table in docs/benchmarks.md, rewritten between its markers from bench/results/*.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+ORDER = ["smoke", "commune", "province", "provinces", "country"]
+
+
+def _s(value) -> str:
+    return "–" if value is None else f"{value:,.1f}"
+
+
+def _gib(value) -> str:
+    return f"{value / 1024**3:.1f}"
+
+
+def rows(results: list[dict]) -> list[str]:
+    header = [
+        "| scale | runs (new month) | transactions | generate s | full build s | ingest rows/s (share of bare DuckDB) "
+        "| GX gates share | dbt s | new month, 1 y / 10 y history s (ratio) | pandas s (build time ÷ pandas time) "
+        "| pandas = mart | peak RSS GiB (generate / build) |",
+        "|" + "---|" * 12,
+    ]
+    body = []
+    for r in results:
+        b, i, p = r["build"], r["ingest"], r["pandas_alternative"]
+        month = r.get("new_month")
+        month_cell = (f"{_s(month['1y']['seconds'])} / {_s(month['10y']['seconds'])} ({month['ratio_10y_over_1y']:.2f}×); "
+                      f"load only {_s(month['1y']['load_seconds'])} / {_s(month['10y']['load_seconds'])}") if month else "–"
+        body.append(
+            f"| {r['scale']} | {r['repeat']} ({r.get('new_month_repeat', r['repeat'])}) |"
+            f" {b['transactions']:,} | {_s(r['generation']['seconds'])} | {_s(b['seconds'])} "
+            f"| {i['rows_per_second']:,.0f} ({100 * i['share_of_bare_duckdb']:.0f} %) | {100 * r['quality_gate_share']:.0f} % "
+            f"| {_s(b['dbt_seconds'])} | {month_cell} | {_s(p['seconds'])} ({p['build_over_pandas_time_ratio']:.1f}×) "
+            f"| {'yes' if p['comparison']['agree'] else 'NO'} ({p['comparison']['rows_compared']:,} rows) "
+            f"| {_gib(r['generation']['peak_rss_bytes'])} / {_gib(r['build']['peak_rss_bytes'])} |"
+        )
+    return header + body
+
+
+def write_table(results_dir: Path, doc: Path = DOC) -> None:
+    results = [json.loads(p.read_text()) for p in results_dir.glob("*.json")]
+    results.sort(key=lambda r: ORDER.index(r["scale"]) if r["scale"] in ORDER else len(ORDER))
+    if not results:
+        return
+    m = results[0]["machine"]
+    lines = [BEGIN, "",
+             f"Machine: {m['cpus']} cores ({m['cpu_model']}), {m['memory_gib']} GiB, Python {m['python']}, "
+             f"DuckDB {m['duckdb']}, {m['platform']}.", "", *rows(results), "", END]
+    text = doc.read_text(encoding="utf-8")
+    start, stop = text.index(BEGIN), text.index(END) + len(END)
+    doc.write_text(text[:start] + "\n".join(lines) + text[stop:], encoding="utf-8")

@@ -1,0 +1,50 @@
+"""The scale factors: which sample each benchmark generates (dagster_project/sample_data options)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Scale:
+    name: str
+    description: str
+    generate_args: list[str]  # `pcw generate` options
+    first_month: str  # YYYY-MM of the first ledger month
+    last_month: str
+    # One new month loaded on top of 1 year and of 10 years of history; None where the
+    # history is shorter than that.
+    incremental_month: str | None = None
+    repeat: int = 3
+    extra: dict = field(default_factory=dict)
+
+
+SCALES = {
+    "commune": Scale(
+        "commune", "one commune (the province's first), 2014–2025",
+        ["--communes", "1"], "2014-01", "2025-12", incremental_month="2024-01",
+    ),
+    "province": Scale(
+        "province", "the default sample: old Tuyên Quang (137 communes), 2014–2025",
+        [], "2014-01", "2025-12", incremental_month="2024-01",
+    ),
+    "provinces": Scale(
+        "provinces", "four northern provinces (Tuyên Quang, Hà Giang, Lào Cai, Yên Bái), 2025",
+        ["--provinces", "08", "02", "10", "15", "--start-year", "2025", "--end-year", "2025"],
+        "2025-01", "2025-12", repeat=1,
+    ),
+    "country": Scale(
+        "country", "the whole country (every commune), 2025",
+        ["--provinces", "all", "--start-year", "2025", "--end-year", "2025"],
+        "2025-01", "2025-12", repeat=1,
+    ),
+}
+
+
+def smoke_scale() -> Scale:
+    """The smallest run CI makes: one commune, two years, once."""
+    return Scale(
+        "smoke", "one commune, 2024–2025 (CI smoke test)",
+        ["--communes", "1", "--start-year", "2024", "--end-year", "2025"],
+        "2024-01", "2025-12", incremental_month=None, repeat=1,
+    )

@@ -1,0 +1,36 @@
+"""Row-by-row suites are validated on distinct rows (checks/expectations.py): the outcome, the
+unexpected counts and the examples are those of validating every row."""
+
+import duckdb
+import pandas as pd
+
+from dagster_project.checks.expectations import load_suite, suite_columns, validate_frame, validate_table
+
+
+def _transactions(conn, rows: list[dict]) -> None:
+    frame = pd.DataFrame(rows)
+    conn.execute("create schema if not exists raw")
+    conn.execute("create or replace table raw.transactions as select * from frame")
+
+
+def _row(i: int, **changes) -> dict:
+    row = {"transaction_id": f"T{i}", "loan_id": f"L{i % 3}", "transaction_date": pd.Timestamp("2024-03-15"),
+           "transaction_type": "interest_payment", "principal_amount": 0, "interest_amount": 1000 * i,
+           "from_bucket": None, "to_bucket": None, "cause_code": None, "commune_code": "02200",
+           "source_file": "transactions/08/transactions_08_2024-03.parquet"}
+    return row | changes
+
+
+def test_distinct_rows_give_the_outcome_of_every_row():
+    suite = load_suite("raw", "transactions")
+    rows = [_row(i) for i in range(50)] + [_row(50, transaction_id=None), _row(51, interest_amount=-5),
+                                           _row(52, interest_amount=-5), _row(53, commune_code="2200")]
+    with duckdb.connect() as conn:
+        _transactions(conn, [_row(i) for i in range(50)])
+        assert all(o.success for o in validate_table(conn, "raw", "transactions", ["2024-03"]))
+        _transactions(conn, rows)
+        fast = {o.rule: o for o in validate_table(conn, "raw", "transactions", ["2024-03"])}
+    full = {o.rule: o for o in validate_frame(pd.DataFrame(rows)[suite_columns(suite)], suite)}
+    assert fast == full
+    assert fast["interest_amount is never negative"].unexpected_count == 2
+    assert not fast["transaction_id is present"].success

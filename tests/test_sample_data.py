@@ -1,0 +1,115 @@
+"""The sample ledger generator: deterministic, follows the landing contract and the reference
+rules (seeds), commune codes of the row's era, balances never negative."""
+
+import hashlib
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from dagster_project.contract import LANDING_SOURCES, REORGANISATION_DATE, landing_file_name
+from dagster_project.reference.admin_units import new_communes, old_communes
+from dagster_project.sample_data import GenerationConfig, generate
+from dagster_project.settings import SEEDS_DIR
+
+CONFIG = GenerationConfig(communes=2, start_year=2024, end_year=2025)
+BUCKETS = ("current", "overdue", "frozen")
+
+
+def _hashes(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def landing(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("sample") / "landing"
+    generate(root, CONFIG)
+    return root
+
+
+def _read(landing: Path, name: str) -> pd.DataFrame:
+    source = LANDING_SOURCES[name]
+    files = sorted((landing / source.folder).glob("*/*"))
+    with duckdb.connect() as conn:
+        if files[0].suffix == ".parquet":
+            return conn.execute("select * from read_parquet(?)", [[str(f) for f in files]]).df()
+        return conn.execute("select * from read_csv(?, header = true, all_varchar = true)", [[str(f) for f in files]]).df()
+
+
+def test_same_config_writes_identical_files(landing, tmp_path):
+    again = tmp_path / "landing"
+    generate(again, CONFIG)
+    assert _hashes(again) == _hashes(landing)
+
+
+def test_files_follow_the_contract_layout_and_columns(landing):
+    branch = next((landing / "transactions").iterdir()).name
+    for source in LANDING_SOURCES.values():
+        files = sorted((landing / source.folder).glob("*/*"))
+        assert files, f"no {source.name} files"
+        if source.monthly:
+            months = sorted(f.stem[-7:] for f in files)
+            assert all(f.relative_to(landing).as_posix() == landing_file_name(source, branch, f.stem[-7:], f.suffix[1:])
+                       for f in files)
+            assert months[0] >= "2024-01" and months[-1] <= "2025-12"
+        else:
+            assert [f.relative_to(landing).as_posix() for f in files] == [landing_file_name(source, branch)]
+            assert files[0].read_bytes().startswith("\ufeff".encode())  # UTF-8 with BOM, as Excel writes
+        assert list(_read(landing, source.name).columns) == list(source.columns), source.name
+
+
+def test_keys_are_unique(landing):
+    for source in LANDING_SOURCES.values():
+        frame = _read(landing, source.name)
+        assert not frame.duplicated(list(source.key)).any(), source.name
+
+
+def test_loans_follow_the_program_terms_seed(landing):
+    loans = _read(landing, "loans").astype({"loan_amount": "int64", "annual_rate": float, "overdue_annual_rate": float,
+                                             "term_months": int})
+    loans["disbursement_date"] = pd.to_datetime(loans.disbursement_date)
+    terms = pd.read_csv(SEEDS_DIR / "program_terms.csv", dtype={"program_code": str}, parse_dates=["valid_from"])
+    terms["valid_to"] = pd.to_datetime(terms.valid_to.replace("9999-12-31", "2262-04-01"))
+    matched = loans.merge(terms, on="program_code")
+    matched = matched[(matched.disbursement_date >= matched.valid_from) & (matched.disbursement_date <= matched.valid_to)]
+    assert len(matched) == len(loans), "every loan falls in one period of its program's terms"
+    assert (matched.annual_rate == matched.annual_rate_pct).all()
+    assert (matched.loan_amount <= matched.loan_cap_vnd).all() and (matched.loan_amount > 0).all()
+    assert (matched.term_months <= matched.max_term_months).all()
+    assert (loans.overdue_annual_rate == (loans.annual_rate * 1.3).round(4)).all()
+
+
+def test_schedules_repay_each_loan_exactly(landing):
+    loans = _read(landing, "loans").astype({"loan_amount": "int64"})
+    schedules = _read(landing, "loan_schedules").astype({"principal_due": "int64", "instalment_no": int})
+    schedules["due_date"] = pd.to_datetime(schedules.due_date)
+    due = schedules.groupby("loan_id").principal_due.sum()
+    assert (due.reindex(loans.loan_id).to_numpy() == loans.loan_amount.to_numpy()).all()
+    last_due = schedules.groupby("loan_id").due_date.max().reindex(loans.loan_id).to_numpy()
+    assert (last_due <= pd.to_datetime(loans.contract_due_date).to_numpy()).all()
+    assert (schedules.principal_due > 0).all()
+
+
+def test_commune_codes_follow_the_era_of_the_row_date(landing):
+    old = set(old_communes().commune_code)
+    new = set(new_communes().commune_code)
+    reform = pd.Timestamp(REORGANISATION_DATE)
+    for name, date_column in (("transactions", "transaction_date"), ("loans", "disbursement_date")):
+        frame = _read(landing, name)
+        dates = pd.to_datetime(frame[date_column])
+        before, after = frame[dates < reform], frame[dates >= reform]
+        assert len(before) and len(after), name
+        assert before.commune_code.isin(old).all(), name
+        assert after.commune_code.isin(new).all(), name
+
+
+def test_balance_buckets_are_never_negative(landing):
+    ledger = _read(landing, "transactions").sort_values(["transaction_date", "transaction_id"])
+    for bucket in BUCKETS:
+        movement = (ledger.principal_amount.where(ledger.to_bucket == bucket, 0)
+                    - ledger.principal_amount.where(ledger.from_bucket == bucket, 0))
+        running = movement.groupby(ledger.loan_id).cumsum()
+        assert running.min() >= 0, bucket
+    assert (ledger.principal_amount >= 0).all() and (ledger.interest_amount >= 0).all()
