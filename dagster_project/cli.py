@@ -2,7 +2,8 @@
 
     pcw generate   write sample landing files (docs/data-contract.md)
     pcw run        build the warehouse: sample data if the landing folder is empty, then every asset
-    pcw summary    print the headline figures from the marts
+    pcw kpis       print a province's headline figures from the marts, beside a recomputation
+                   from the raw tables and the published figures
 """
 
 from __future__ import annotations
@@ -15,16 +16,6 @@ from datetime import date
 from pathlib import Path
 
 from dagster_project.settings import Settings
-
-PUBLISHED = {
-    # domain.md §6: Tuyên Quang, mid-2024
-    "outstanding_principal": 4_350_000_000_000,
-    "entrusted_share": 0.9939,
-    "borrowers_with_outstanding": 80_052,
-    "groups_with_outstanding": 2_374,
-    "local_capital_balance": 111_000_000_000,
-    "local_capital_multiple": 280,
-}
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -70,31 +61,41 @@ def _run(args: argparse.Namespace) -> int:
     return _print_summary(settings, date.fromisoformat(args.as_of))
 
 
-def _summary(args: argparse.Namespace) -> int:
-    return _print_summary(Settings.from_env(), date.fromisoformat(args.as_of))
+def _kpis(args: argparse.Namespace) -> int:
+    return _print_summary(Settings.from_env(), date.fromisoformat(args.as_of), args.province)
 
 
-def _print_summary(settings: Settings, as_of: date) -> int:
-    from dagster_project.headlines import headline_figures
+def _print_summary(settings: Settings, as_of: date, province: str | None = None) -> int:
+    from dagster_project.headlines import PUBLISHED, PUBLISHED_AS_OF, REFERENCE_PROVINCE, headline_figures, raw_figures
 
-    figures = headline_figures(settings.warehouse_path, as_of)
+    figures = headline_figures(settings.warehouse_path, as_of, province)
     if not figures:
-        print(f"No balances at {as_of} in {settings.warehouse_path}")
+        print(f"No balances at {as_of}{f' for province {province}' if province else ''} in {settings.warehouse_path}")
         return 1
+    recomputed = raw_figures(settings.warehouse_path, figures[0]["as_of_date"])
+    rows = [
+        ("Outstanding (bn VND)", "outstanding_principal", 1e-9, "{:,.1f}"),
+        ("  through the organisations (%)", "entrusted_share", 100, "{:.2f}"),
+        ("Borrowers with outstanding loans", "borrowers_with_outstanding", 1, "{:,.0f}"),
+        ("Savings and Loan Groups", "groups_with_outstanding", 1, "{:,.0f}"),
+        ("Local budget capital entrusted (bn VND)", "local_capital_balance", 1e-9, "{:,.1f}"),
+        ("  multiple of its 2014 level", "local_capital_multiple", 1, "{:,.0f}"),
+    ]
+
+    def shown(value, scale, fmt):
+        return fmt.format(value * scale) if value is not None else "–"
+
     for row in figures:
-        print(f"\nHeadline figures, province {row['province_code']} {row['province_name']}, at {as_of}:")
-        lines = [
-            ("Outstanding (bn VND)", row["outstanding_principal"] / 1e9, PUBLISHED["outstanding_principal"] / 1e9, "{:,.1f}"),
-            ("  through the organisations (%)", 100 * row["entrusted_share"], 100 * PUBLISHED["entrusted_share"], "{:.2f}"),
-            ("Borrowers with outstanding loans", row["borrowers_with_outstanding"], PUBLISHED["borrowers_with_outstanding"], "{:,.0f}"),
-            ("Savings and Loan Groups", row["groups_with_outstanding"], PUBLISHED["groups_with_outstanding"], "{:,.0f}"),
-            ("Local budget capital entrusted (bn VND)", row["local_capital_balance"] / 1e9, PUBLISHED["local_capital_balance"] / 1e9, "{:,.1f}"),
-            ("  multiple of its 2014 level", row["local_capital_multiple"], PUBLISHED["local_capital_multiple"], "{:,.0f}"),
-        ]
-        print(f"  {'':<42}{'warehouse':>14}{'published':>14}")
-        for label, value, published, fmt in lines:
-            shown = fmt.format(value) if value is not None else "–"
-            print(f"  {label:<42}{shown:>14}{fmt.format(published):>14}")
+        code = row["province_code"]
+        raw = recomputed.get(code, {})
+        published = PUBLISHED if (code, row["as_of_date"]) == (REFERENCE_PROVINCE, PUBLISHED_AS_OF) else {}
+        print(f"\nHeadline figures, province {code} {row['province_name']}, at {row['as_of_date']}:")
+        print(f"  {'':<42}{'marts':>12}{'raw tables':>12}{'published':>12}{'vs published':>14}")
+        for label, key, scale, fmt in rows:
+            value, reference = row[key], published.get(key)
+            gap = f"{100 * (value / reference - 1):+.1f} %" if value is not None and reference else ""
+            print(f"  {label:<42}{shown(value, scale, fmt):>12}{shown(raw.get(key), scale, fmt):>12}"
+                  f"{shown(reference, scale, fmt):>12}{gap:>14}")
     print(f"\nWarehouse: {settings.warehouse_path}\nLanding files: {settings.landing_dir}")
     return 0
 
@@ -115,9 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--as-of", default="2024-06-30", help="date of the headline figures printed at the end")
     run.set_defaults(handler=_run)
 
-    summary = commands.add_parser("summary", help="print the headline figures")
-    summary.add_argument("--as-of", default="2024-06-30")
-    summary.set_defaults(handler=_summary)
+    kpis = commands.add_parser("kpis", help="print the headline figures: marts, raw tables, published")
+    kpis.add_argument("--province", help="province code or name (default: every province)")
+    kpis.add_argument("--as-of", default="2024-06-30", help="the last month-end on or before this date")
+    kpis.set_defaults(handler=_kpis)
 
     args = parser.parse_args(argv)
     return args.handler(args)

@@ -24,11 +24,22 @@ class LandingFolder(dg.ConfigurableResource):
 
 def dbt_project() -> DbtProject:
     project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target="duckdb")
-    # `dagster dev` re-parses on load; every other entry point parses once if the manifest is missing.
+    # `dagster dev` re-parses on load; every other entry point parses when the manifest is missing
+    # or older than the project's files (a pulled model would otherwise be unknown to Dagster).
     project.prepare_if_dev()
-    if not project.manifest_path.exists():
+    if _manifest_is_stale(project.manifest_path):
         project.preparer.prepare(project)
     return project
+
+
+def _manifest_is_stale(manifest: Path) -> bool:
+    if not manifest.exists():
+        return True
+    sources = [*DBT_PROJECT_DIR.glob("*.yml"), *(DBT_PROJECT_DIR.parent / "seeds").glob("*")]
+    for folder in ("models", "macros", "tests"):
+        sources += (DBT_PROJECT_DIR / folder).rglob("*")
+    built = manifest.stat().st_mtime
+    return any(path.stat().st_mtime > built for path in sources if path.is_file())
 
 
 def build_resources(settings: Settings, project: DbtProject) -> dict:

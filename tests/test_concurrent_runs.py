@@ -57,7 +57,10 @@ def test_three_runs_at_once_all_succeed_and_load_everything(tmp_path):
     home.mkdir()
     shutil.copy(PROJECT_ROOT / "dagster_home" / "dagster.yaml", home)  # the project's own pool settings
     generate(tmp_path / "landing", GenerationConfig(communes=1, start_year=2025, end_year=2025))
-    env = {**os.environ, "DAGSTER_HOME": str(home), "PCW_DATA_DIR": str(tmp_path)}
+    env = {
+        **os.environ, "DAGSTER_HOME": str(home), "PCW_DATA_DIR": str(tmp_path),
+        "PCW_LANDING_DIR": str(tmp_path / "landing"), "PCW_WAREHOUSE": str(tmp_path / "warehouse.duckdb"),
+    }
 
     code, output = finish(start("registers_job", env))  # the loans the ledgers refer to
     assert code == 0, output

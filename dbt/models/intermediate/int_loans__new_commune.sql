@@ -1,6 +1,7 @@
 -- Each loan's commune on the 2025 map. A loan with ledger rows after the reorganisation takes the
 -- new commune its own latest row carries; any other loan maps its old commune through the
 -- crosswalk, and a split old commune's loans go to its default successor, flagged as allocated.
+-- The loan's transaction point (and the Transaction Office serving it) is the one it is served at.
 with rows_after_reform as (
     select
         loan_id,
@@ -31,8 +32,11 @@ select
     ) as new_commune_code,
     (latest_new_commune.new_commune_code is null
         and loans.commune_era = 'old'
-        and coalesce(default_successor.is_split, false)) as is_allocated
+        and coalesce(default_successor.is_split, false)) as is_allocated,
+    loans.transaction_point_id,
+    points.transaction_office_code
 from {{ ref('stg_branch__loans') }} as loans
+left join {{ ref('stg_branch__transaction_points') }} as points on points.transaction_point_id = loans.transaction_point_id
 left join latest_new_commune on latest_new_commune.loan_id = loans.loan_id
 left join default_successor
     on default_successor.old_commune_code = loans.commune_code and loans.commune_era = 'old'

@@ -1,26 +1,112 @@
--- Outstanding balance at each month-end on the 2025 communes, by program and organisation.
+-- Outstanding balance at each month-end on the 2025 communes, by Transaction Office, program,
+-- funding source and organisation, with its growth since 31 December and over twelve months.
+-- Growth compares the same unit: a unit that owed at the comparison date and owes nothing now
+-- still has a row (outstanding 0), so growth sums exactly from any unit up to the province.
+with balances as (
+    select
+        balances.as_of_date,
+        new_communes.province_code,
+        loan_communes.transaction_office_code,
+        loan_communes.new_commune_code,
+        new_communes.commune_name as new_commune_name,
+        loans.program_code,
+        loans.funding_source,
+        coalesce(loans.organisation_code, 'DIRECT') as organisation_code,
+        sum(balances.current_principal) as current_principal,
+        sum(balances.overdue_principal) as overdue_principal,
+        sum(balances.frozen_principal) as frozen_principal,
+        sum(balances.outstanding_principal) as outstanding_principal,
+        count(distinct case when balances.outstanding_principal > 0 then balances.loan_id end) as loans_with_outstanding,
+        count(distinct case when balances.outstanding_principal > 0 then loans.borrower_key end) as borrowers_with_outstanding,
+        sum(case when loan_communes.is_allocated then balances.outstanding_principal else 0 end) as allocated_principal
+    from {{ ref('int_loan_balances__month_end') }} as balances
+    inner join {{ ref('stg_branch__loans') }} as loans on loans.loan_id = balances.loan_id
+    inner join {{ ref('int_loans__new_commune') }} as loan_communes on loan_communes.loan_id = balances.loan_id
+    inner join {{ ref('stg_admin__new_communes') }} as new_communes on new_communes.commune_code = loan_communes.new_commune_code
+    group by
+        balances.as_of_date,
+        new_communes.province_code,
+        loan_communes.transaction_office_code,
+        loan_communes.new_commune_code,
+        new_communes.commune_name,
+        loans.program_code,
+        loans.funding_source,
+        coalesce(loans.organisation_code, 'DIRECT')
+),
+
+month_ends as (
+    select distinct as_of_date from balances
+),
+
+-- Each month-end's comparison dates: 31 December of the year before (year start) and the same
+-- month a year before (year ago); for a December both are one date.
+comparisons as (
+    select
+        month_ends.as_of_date,
+        earlier.as_of_date as compared_date,
+        case when extract(month from earlier.as_of_date) = 12 then 1 else 0 end as is_year_start,
+        case when extract(month from earlier.as_of_date) = extract(month from month_ends.as_of_date) then 1 else 0 end as is_year_ago
+    from month_ends
+    inner join month_ends as earlier
+        on extract(year from earlier.as_of_date) = extract(year from month_ends.as_of_date) - 1
+        and (extract(month from earlier.as_of_date) = 12
+             or extract(month from earlier.as_of_date) = extract(month from month_ends.as_of_date))
+),
+
+contributions as (
+    select
+        as_of_date, province_code, transaction_office_code, new_commune_code, new_commune_name,
+        program_code, funding_source, organisation_code,
+        current_principal, overdue_principal, frozen_principal, outstanding_principal,
+        loans_with_outstanding, borrowers_with_outstanding, allocated_principal,
+        0 as outstanding_at_year_start, 0 as outstanding_a_year_ago
+    from balances
+    union all
+    select
+        comparisons.as_of_date, balances.province_code, balances.transaction_office_code, balances.new_commune_code,
+        balances.new_commune_name, balances.program_code, balances.funding_source, balances.organisation_code,
+        0, 0, 0, 0, 0, 0, 0,
+        comparisons.is_year_start * balances.outstanding_principal,
+        comparisons.is_year_ago * balances.outstanding_principal
+    from comparisons
+    inner join balances on balances.as_of_date = comparisons.compared_date
+),
+
+-- Growth is known only where the ledger reaches back to the comparison date.
+reach as (
+    select as_of_date, max(is_year_start) as has_year_start, max(is_year_ago) as has_year_ago
+    from comparisons
+    group by as_of_date
+)
+
 select
-    balances.as_of_date,
-    new_communes.province_code,
-    loan_communes.new_commune_code,
-    new_communes.commune_name as new_commune_name,
-    loans.program_code,
-    coalesce(loans.organisation_code, 'DIRECT') as organisation_code,
-    sum(balances.current_principal) as current_principal,
-    sum(balances.overdue_principal) as overdue_principal,
-    sum(balances.frozen_principal) as frozen_principal,
-    sum(balances.outstanding_principal) as outstanding_principal,
-    count(distinct case when balances.outstanding_principal > 0 then balances.loan_id end) as loans_with_outstanding,
-    count(distinct case when balances.outstanding_principal > 0 then loans.borrower_key end) as borrowers_with_outstanding,
-    sum(case when loan_communes.is_allocated then balances.outstanding_principal else 0 end) as allocated_principal
-from {{ ref('int_loan_balances__month_end') }} as balances
-inner join {{ ref('stg_branch__loans') }} as loans on loans.loan_id = balances.loan_id
-inner join {{ ref('int_loans__new_commune') }} as loan_communes on loan_communes.loan_id = balances.loan_id
-inner join {{ ref('stg_admin__new_communes') }} as new_communes on new_communes.commune_code = loan_communes.new_commune_code
+    contributions.as_of_date,
+    contributions.province_code,
+    contributions.transaction_office_code,
+    contributions.new_commune_code,
+    contributions.new_commune_name,
+    contributions.program_code,
+    contributions.funding_source,
+    contributions.organisation_code,
+    sum(contributions.current_principal) as current_principal,
+    sum(contributions.overdue_principal) as overdue_principal,
+    sum(contributions.frozen_principal) as frozen_principal,
+    sum(contributions.outstanding_principal) as outstanding_principal,
+    sum(contributions.loans_with_outstanding) as loans_with_outstanding,
+    sum(contributions.borrowers_with_outstanding) as borrowers_with_outstanding,
+    sum(contributions.allocated_principal) as allocated_principal,
+    case when max(reach.has_year_start) = 1
+         then sum(contributions.outstanding_principal) - sum(contributions.outstanding_at_year_start) end as growth_since_year_start,
+    case when max(reach.has_year_ago) = 1
+         then sum(contributions.outstanding_principal) - sum(contributions.outstanding_a_year_ago) end as growth_over_twelve_months
+from contributions
+left join reach on reach.as_of_date = contributions.as_of_date
 group by
-    balances.as_of_date,
-    new_communes.province_code,
-    loan_communes.new_commune_code,
-    new_communes.commune_name,
-    loans.program_code,
-    coalesce(loans.organisation_code, 'DIRECT')
+    contributions.as_of_date,
+    contributions.province_code,
+    contributions.transaction_office_code,
+    contributions.new_commune_code,
+    contributions.new_commune_name,
+    contributions.program_code,
+    contributions.funding_source,
+    contributions.organisation_code
