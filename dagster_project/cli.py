@@ -1,9 +1,10 @@
 """`pcw`: the warehouse's command line.
 
-    pcw generate   write sample landing files (docs/data-contract.md)
-    pcw run        build the warehouse: sample data if the landing folder is empty, then every asset
-    pcw kpis       print a province's headline figures from the marts, beside a recomputation
-                   from the raw tables and the published figures
+    pcw generate     write sample landing files (docs/data-contract.md)
+    pcw run          build the warehouse: sample data if the landing folder is empty, then every asset
+    pcw kpis         a province's headline figures from the marts, beside a recomputation from the
+                     raw tables and the published figures
+    pcw fingerprint  rows and a content hash of every table: two loads of the same files print the same
 """
 
 from __future__ import annotations
@@ -100,6 +101,18 @@ def _print_summary(settings: Settings, as_of: date, province: str | None = None)
     return 0
 
 
+def _fingerprint(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from dagster_project.fingerprint import table_fingerprints
+
+    settings = Settings.from_env()
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+        for table, (rows, row_hash) in table_fingerprints(conn).items():
+            print(f"{table:<48}{rows:>14,}  {row_hash:x}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="pcw", description="Policy Credit Warehouse")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -120,6 +133,11 @@ def main(argv: list[str] | None = None) -> int:
     kpis.add_argument("--province", help="province code or name (default: every province)")
     kpis.add_argument("--as-of", default="2024-06-30", help="the last month-end on or before this date")
     kpis.set_defaults(handler=_kpis)
+
+    fingerprint = commands.add_parser(
+        "fingerprint", help="rows and an order-free content hash of every raw and mart table (compare two runs with diff)"
+    )
+    fingerprint.set_defaults(handler=_fingerprint)
 
     args = parser.parse_args(argv)
     return args.handler(args)

@@ -171,3 +171,29 @@ def test_kpis_command_shows_marts_and_raw_recomputation_agreeing(warehouse, caps
     assert outstanding[3] == outstanding[4] == f"{expected['outstanding_principal'] / 1e9:,.1f}"
     borrowers = lines["Borrowers with outstanding loans"]
     assert borrowers[4] == borrowers[5] == f"{expected['borrowers_with_outstanding']:,}"
+
+
+def test_a_rejected_resend_fails_the_load_by_name_and_leaves_every_table_as_it_was(warehouse):
+    settings, _ = warehouse
+
+    def fingerprint():
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+            return table_fingerprints(conn)
+
+    before = fingerprint()
+    month_file = sorted((settings.landing_dir / "transactions").glob("*/*_2025-03.parquet"))[0]
+    original = month_file.read_bytes()
+    month_file.write_bytes(original[: len(original) // 2])  # a re-send cut off in transfer
+    try:
+        with dg.DagsterInstance.ephemeral() as instance:
+            result = build_warehouse(settings, instance)
+    finally:
+        month_file.write_bytes(original)
+    assert not result.success
+    assert "marts_job" not in result.runs  # nothing downstream ran on a failed load
+    assert any(month_file.name in line for line in result.failures()), result.failures()
+    assert fingerprint() == before
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+        outcome = conn.execute("select outcome from audit.load_manifest where source_file like ? "
+                               "order by finished_at desc limit 1", [f"%{month_file.name}"]).fetchone()
+    assert outcome == ("rejected",)
