@@ -1,7 +1,8 @@
 """The analyst's alternative: plain pandas computing the headline outstanding balance straight
 from the landing files, the same figures as `mart_outstanding_balance`:
 
-    as_of_date × province × new (2025) commune × program × organisation →
+    as_of_date × province × Transaction Office × new (2025) commune × program × funding source
+    × organisation →
     current, overdue, frozen and outstanding principal
 
 A loan's balance in a bucket is the sum of what moved into it minus what moved out (to_bucket /
@@ -23,7 +24,8 @@ from dagster_project.contract import REORGANISATION_DATE
 from dagster_project.reference.admin_units import commune_crosswalk, new_communes
 
 BUCKETS = ("current", "overdue", "frozen")
-GRAIN = ["as_of_date", "province_code", "new_commune_code", "program_code", "organisation_code"]
+GRAIN = ["as_of_date", "province_code", "transaction_office_code", "new_commune_code", "program_code",
+         "funding_source", "organisation_code"]
 AMOUNTS = ["current_principal", "overdue_principal", "frozen_principal", "outstanding_principal"]
 
 
@@ -42,10 +44,13 @@ def read_ledger(landing: Path) -> pd.DataFrame:
 
 
 def read_loans(landing: Path) -> pd.DataFrame:
-    frames = [pd.read_csv(p, dtype=str, encoding="utf-8-sig", usecols=["loan_id", "program_code", "organisation_code",
-                                                                      "disbursement_date", "commune_code"])
-              for p in sorted((landing / "loans").glob("*/*.csv"))]
-    return pd.concat(frames, ignore_index=True)
+    columns = ["loan_id", "program_code", "funding_source", "organisation_code", "disbursement_date", "commune_code",
+               "transaction_point_id"]
+    loans = pd.concat([pd.read_csv(p, dtype=str, encoding="utf-8-sig", usecols=columns)
+                       for p in sorted((landing / "loans").glob("*/*.csv"))], ignore_index=True)
+    points = pd.concat([pd.read_csv(p, dtype=str, encoding="utf-8-sig", usecols=["transaction_point_id", "transaction_office_code"])
+                        for p in sorted((landing / "transaction_points").glob("*/*.csv"))], ignore_index=True)
+    return loans.assign(transaction_office_code=loans.transaction_point_id.map(points.set_index("transaction_point_id").transaction_office_code))
 
 
 def loan_new_communes(ledger: pd.DataFrame, loans: pd.DataFrame) -> pd.DataFrame:
@@ -69,7 +74,8 @@ def outstanding_balance(landing: Path) -> pd.DataFrame:
         ledger[f"{bucket}_principal"] = (ledger.principal_amount.where(ledger.to_bucket == bucket, 0)
                                          - ledger.principal_amount.where(ledger.from_bucket == bucket, 0))
     ledger["as_of_date"] = ledger.transaction_date + pd.offsets.MonthEnd(0)
-    ledger = ledger.merge(loans[["loan_id", "new_commune_code", "program_code", "organisation_code"]], on="loan_id")
+    ledger = ledger.merge(loans[["loan_id", "transaction_office_code", "new_commune_code", "program_code", "funding_source",
+                                 "organisation_code"]], on="loan_id")
     ledger["province_code"] = ledger.new_commune_code.map(provinces)
     keys = GRAIN[1:]
     moves = ledger.groupby(GRAIN, dropna=False)[[f"{b}_principal" for b in BUCKETS]].sum()
