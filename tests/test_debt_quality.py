@@ -234,3 +234,40 @@ def test_communes_without_overdue_are_the_communes_whose_overdue_is_zero(warehou
         balances = balances[balances.outstanding > 0]
         actual = mart[mart.as_of_date == as_of].set_index("new_commune_code").has_no_overdue.sort_index()
         pd.testing.assert_series_equal(actual, (balances.overdue == 0).sort_index(), check_names=False)
+
+
+def test_interest_due_and_collected_equal_a_recomputation(warehouse, ledger):
+    t, loans = ledger
+    rules = pd.read_csv(SEEDS / "rate_rules.csv").set_index("rule_code").rule_value
+    rate = loans.annual_rate.astype(float)
+    overdue_rate = (rate * rules["overdue_rate_multiplier"]).round(8)
+    t = t.assign(month=t.transaction_date + pd.offsets.MonthEnd(0))
+    months = month_ends(t)
+    for as_of in months[4::11]:
+        before = buckets_at(t, months[months.index(as_of) - 1])
+        this_month = t[t.month == as_of]
+        brought = this_month[this_month.transaction_type == "opening_balance"].groupby("loan_id").principal_amount.sum()
+        current = before.current.add(brought, fill_value=0)
+        overdue = before.overdue.reindex(current.index).fillna(0)
+        # a month's interest on the balances it started with, overdue at the overdue rate, rounded half up
+        accrued = np.floor((current * rate.reindex(current.index) + overdue * overdue_rate.reindex(current.index)) / 1200 + 0.5)
+        collected = this_month[this_month.transaction_type != "write_off"].groupby("loan_id").interest_amount.sum()
+        frame = pd.DataFrame({"due": accrued})
+        frame["collected"] = np.minimum(collected.reindex(frame.index).fillna(0), frame.due)
+        expected = frame.join(loans[CELL]).groupby(CELL)[["due", "collected"]].sum()
+        expected = expected[expected.due > 0].astype(np.int64).sort_index()
+        mart = mart_cells(warehouse, as_of, "interest_due, interest_collected_of_due, interest_collection_rate")
+        mart = mart[mart.interest_due > 0]
+        assert list(mart.index) == list(expected.index), as_of
+        assert (mart.interest_due.astype(np.int64) == expected.due).all()
+        assert (mart.interest_collected_of_due.astype(np.int64) == expected.collected).all()
+        np.testing.assert_allclose(mart.interest_collection_rate.astype(float), expected.collected / expected.due, rtol=1e-9)
+
+
+def test_debt_quality_balances_equal_the_outstanding_balance_mart(warehouse):
+    keys = "as_of_date, new_commune_code, program_code, organisation_code"
+    sums = "sum(current_principal) as current_principal, sum(overdue_principal) as overdue_principal, sum(frozen_principal) as frozen_principal"
+    quality, outstanding = (query(warehouse, f"select {keys}, {sums} from {mart} group by {keys} order by {keys}")
+                            for mart in ("mart_debt_quality", "mart_outstanding_balance"))
+    assert len(quality) > 0
+    pd.testing.assert_frame_equal(quality, outstanding, check_dtype=False)
