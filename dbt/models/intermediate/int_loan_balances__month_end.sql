@@ -8,7 +8,8 @@ with monthly_movements as (
         sum(current_movement) as current_movement,
         sum(overdue_movement) as overdue_movement,
         sum(frozen_movement) as frozen_movement,
-        sum(interest_amount) as interest_collected,
+        -- a write-off's interest_amount is interest written off, not collected
+        sum(case when transaction_type = 'write_off' then 0 else interest_amount end) as interest_collected,
         sum(case when transaction_type = 'principal_repayment' then principal_amount else 0 end) as principal_repaid,
         sum(case when transaction_type = 'write_off' then principal_amount else 0 end) as principal_written_off
     from {{ ref('stg_branch__transactions') }}
