@@ -284,7 +284,9 @@ def test_interest_due_and_collected_equal_a_recomputation(warehouse, ledger):
 def test_debt_quality_balances_equal_the_outstanding_balance_mart(warehouse):
     keys = "as_of_date, new_commune_code, program_code, organisation_code"
     sums = "sum(current_principal) as current_principal, sum(overdue_principal) as overdue_principal, sum(frozen_principal) as frozen_principal"
-    quality, outstanding = (query(warehouse, f"select {keys}, {sums} from {mart} group by {keys} order by {keys}")
+    # (units owing nothing on either side are left out: the balance mart keeps zero rows for growth)
+    quality, outstanding = (query(warehouse, f"select {keys}, {sums} from {mart} group by {keys} "
+                                             f"having sum(current_principal + overdue_principal + frozen_principal) <> 0 order by {keys}")
                             for mart in ("mart_debt_quality", "mart_outstanding_balance"))
     assert len(quality) > 0
     pd.testing.assert_frame_equal(quality, outstanding, check_dtype=False)
