@@ -9,7 +9,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject
 from dagster_duckdb import DuckDBResource
 
-from dagster_project.settings import DBT_PROJECT_DIR, Settings
+from dagster_project.settings import DBT_PROJECT_DIR, DUCKDB_MEMORY_LIMIT, Settings
 
 
 class LandingFolder(dg.ConfigurableResource):
@@ -45,7 +45,7 @@ def _manifest_is_stale(manifest: Path) -> bool:
 def build_resources(settings: Settings, project: DbtProject) -> dict:
     settings.export_to_env()  # dbt's profile reads PCW_WAREHOUSE
     return {
-        "warehouse": DuckDBResource(database=str(settings.warehouse_path)),
+        "warehouse": DuckDBResource(database=str(settings.warehouse_path), connection_config={"memory_limit": DUCKDB_MEMORY_LIMIT}),
         "landing": LandingFolder(path=str(settings.landing_dir)),
         # the dbt installed beside this Python, whatever PATH says
         "dbt": DbtCliResource(project_dir=project, dbt_executable=str(Path(sys.executable).parent / "dbt")),

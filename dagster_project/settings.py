@@ -16,6 +16,10 @@ SEEDS_DIR = PROJECT_ROOT / "seeds"
 # because DuckDB allows one writing process per file.
 WAREHOUSE_POOL = "duckdb_warehouse"
 
+# DuckDB takes 80 % of the machine's memory by default; a cap makes big joins spill to disk
+# instead (the loaders and dbt read the same variable, dbt/profiles.yml).
+DUCKDB_MEMORY_LIMIT = os.environ.get("PCW_DUCKDB_MEMORY_LIMIT", "10GB")
+
 
 @dataclass(frozen=True)
 class Settings:
