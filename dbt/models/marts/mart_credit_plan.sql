@@ -1,0 +1,49 @@
+-- The 2026–2030 credit plan at every level planners work on: each new commune, its Transaction
+-- Office (the sum of its communes) and the province (the sum of its offices), by program and
+-- funding source. Growth is recomputed from the summed balances at each level.
+{% set amounts = ['opening_principal', 'collections', 'new_disbursement', 'relending', 'closing_principal',
+                  'capital_needed', 'overdue_at_plan_start', 'planned_households', 'planned_beneficiaries'] %}
+with levels as (
+    select 'commune' as unit_level, new_commune_code as unit_code, transaction_office_code as parent_unit_code,
+           plan_year, province_code, program_code, funding_source,
+           {% for a in amounts %}{{ a }}{{ ', ' if not loop.last }}{% endfor %}
+    from {{ ref('int_plan__commune_years') }}
+    union all
+    select 'office', transaction_office_code, province_code, plan_year, province_code, program_code, funding_source,
+           {% for a in amounts %}sum({{ a }}){{ ', ' if not loop.last }}{% endfor %}
+    from {{ ref('int_plan__commune_years') }}
+    group by transaction_office_code, province_code, plan_year, program_code, funding_source
+    union all
+    select 'province', province_code, cast(null as {{ dbt.type_string() }}), plan_year, province_code, program_code, funding_source,
+           {% for a in amounts %}sum({{ a }}){{ ', ' if not loop.last }}{% endfor %}
+    from {{ ref('int_plan__commune_years') }}
+    group by province_code, plan_year, program_code, funding_source
+),
+
+unit_names as (
+    select distinct 'commune' as unit_level, commune_code as unit_code, commune_name as unit_name
+    from {{ ref('stg_admin__new_communes') }}
+    union all
+    select distinct 'province', province_code, province_name from {{ ref('stg_admin__new_communes') }}
+    union all
+    select 'office', transaction_office_code, max(transaction_office_name)
+    from {{ ref('stg_branch__transaction_points') }}
+    group by transaction_office_code
+)
+
+select
+    levels.unit_level,
+    levels.unit_code,
+    coalesce(unit_names.unit_name, levels.unit_code) as unit_name,
+    levels.parent_unit_code,
+    levels.plan_year,
+    levels.province_code,
+    levels.program_code,
+    programs.program_name_vi as program_name,
+    levels.funding_source,
+    {% for a in amounts %}levels.{{ a }},
+    {% endfor %}case when levels.opening_principal <> 0
+         then cast(levels.closing_principal - levels.opening_principal as double) / levels.opening_principal end as growth_rate
+from levels
+left join unit_names on unit_names.unit_level = levels.unit_level and unit_names.unit_code = levels.unit_code
+left join {{ ref('programs') }} as programs on programs.program_code = levels.program_code
