@@ -4,6 +4,8 @@
     pcw run          build the warehouse: sample data if the landing folder is empty, then every asset
     pcw kpis         a province's headline figures from the marts, beside a recomputation from the
                      raw tables and the published figures
+    pcw plan export  the 2026–2030 credit plan for planners: xlsx / csv / parquet and charts, from the
+                     published copies of the marts
     pcw fingerprint  rows and a content hash of every table: two loads of the same files print the same
 """
 
@@ -101,6 +103,21 @@ def _print_summary(settings: Settings, as_of: date, province: str | None = None)
     return 0
 
 
+def _plan_export(args: argparse.Namespace) -> int:
+    from dagster_project.plan_export import LEVELS, export_plan
+
+    settings = Settings.from_env()
+    levels = list(LEVELS) if args.level == "all" else [args.level]
+    out_dir = Path(args.out) if args.out else settings.data_dir / "exports"
+    try:
+        written = export_plan(settings.published_dir, args.province, levels, args.format, out_dir)
+    except (ValueError, FileNotFoundError, OSError) as error:
+        print(f"Cannot export the plan: {error}. Has `pcw run` built and published the marts?", file=sys.stderr)
+        return 1
+    print("\n".join(str(path) for path in written))
+    return 0
+
+
 def _fingerprint(args: argparse.Namespace) -> int:
     import duckdb
 
@@ -133,6 +150,14 @@ def main(argv: list[str] | None = None) -> int:
     kpis.add_argument("--province", help="province code or name (default: every province)")
     kpis.add_argument("--as-of", default="2024-06-30", help="the last month-end on or before this date")
     kpis.set_defaults(handler=_kpis)
+
+    plan = commands.add_parser("plan", help="the 2026-2030 credit plan").add_subparsers(dest="plan_command", required=True)
+    export = plan.add_parser("export", help="write the plan for planners (from the published marts)")
+    export.add_argument("--province", default="08", help="province code (default 08)")
+    export.add_argument("--level", choices=["commune", "office", "province", "all"], default="all")
+    export.add_argument("--format", choices=["xlsx", "csv", "parquet"], default="xlsx")
+    export.add_argument("--out", help="folder to write to (default: $PCW_DATA_DIR/exports)")
+    export.set_defaults(handler=_plan_export)
 
     fingerprint = commands.add_parser(
         "fingerprint", help="rows and an order-free content hash of every raw and mart table (compare two runs with diff)"

@@ -6,6 +6,7 @@ import dagster as dg
 
 from dagster_project.assets.dbt import DBT_PROJECT, dbt_models
 from dagster_project.assets.ingest import landing_specs, ledger_assets, register_assets
+from dagster_project.assets.publish import published_marts
 from dagster_project.assets.reference import admin_units_reference
 from dagster_project.checks.quality_gates import quality_gates
 from dagster_project.jobs import ledger_job, marts_job, monthly_ledger_schedule, registers_job
@@ -18,7 +19,7 @@ loaded_assets = [admin_units_reference, *register_assets, *ledger_assets]
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
-        assets=[*landing_specs, *loaded_assets, dbt_models],
+        assets=[*landing_specs, *loaded_assets, dbt_models, published_marts],
         asset_checks=quality_gates([*loaded_assets, dbt_models]),
         jobs=[registers_job, ledger_job, marts_job],
         schedules=[monthly_ledger_schedule],

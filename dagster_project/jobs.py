@@ -7,6 +7,7 @@ import dagster as dg
 
 from dagster_project.assets.dbt import dbt_models
 from dagster_project.assets.ingest import ledger_assets, register_assets
+from dagster_project.assets.publish import published_marts
 from dagster_project.assets.reference import admin_units_reference
 
 registers_job = dg.define_asset_job(
@@ -24,8 +25,8 @@ ledger_job = dg.define_asset_job(
 
 marts_job = dg.define_asset_job(
     "marts_job",
-    selection=dg.AssetSelection.assets(dbt_models),
-    description="dbt build: seeds, staging, intermediate and marts, with their tests as checks.",
+    selection=dg.AssetSelection.assets(dbt_models, published_marts),
+    description="dbt build: seeds, staging, intermediate and marts, with their tests as checks; then the published copies.",
 )
 
 # Ledgers for a month arrive in the first days of the next; load the newest month on the 5th.

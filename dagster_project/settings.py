@@ -26,6 +26,11 @@ class Settings:
     data_dir: Path
     landing_dir: Path
     warehouse_path: Path
+    published_dir: Path | None = None  # copies of the marts for readers (publish.py)
+
+    def __post_init__(self) -> None:
+        if self.published_dir is None:
+            object.__setattr__(self, "published_dir", self.data_dir / "published")
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -34,6 +39,7 @@ class Settings:
             data_dir=data_dir,
             landing_dir=Path(os.environ.get("PCW_LANDING_DIR", data_dir / "landing")).resolve(),
             warehouse_path=Path(os.environ.get("PCW_WAREHOUSE", data_dir / "warehouse.duckdb")).resolve(),
+            published_dir=Path(os.environ.get("PCW_PUBLISHED_DIR", data_dir / "published")).resolve(),
         )
 
     def export_to_env(self) -> None:
@@ -41,3 +47,4 @@ class Settings:
         os.environ["PCW_DATA_DIR"] = str(self.data_dir)
         os.environ["PCW_LANDING_DIR"] = str(self.landing_dir)
         os.environ["PCW_WAREHOUSE"] = str(self.warehouse_path)
+        os.environ["PCW_PUBLISHED_DIR"] = str(self.published_dir)
