@@ -2,6 +2,7 @@
 
     pcw generate   write sample landing files (docs/data-contract.md)
     pcw run        build the warehouse: sample data if the landing folder is empty, then every asset
+    pcw marts      rebuild only the marts from the loaded raw tables, on the dbt target PCW_DBT_TARGET
     pcw summary    print the headline figures from the marts
 """
 
@@ -70,6 +71,29 @@ def _run(args: argparse.Namespace) -> int:
     return _print_summary(settings, date.fromisoformat(args.as_of))
 
 
+def _marts(args: argparse.Namespace) -> int:
+    import dagster as dg
+
+    from dagster_project.build import build_marts
+    from dagster_project.settings import dbt_target
+
+    settings = Settings.from_env()
+    settings.export_to_env()
+    started = time.perf_counter()
+    print(f"Building the marts on dbt target {dbt_target()} …")
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    with instance:
+        result = build_marts(settings, instance)
+    elapsed = time.perf_counter() - started
+    if not result.success:
+        for line in result.failures():
+            print(f"  {line}", file=sys.stderr)
+        print(f"Marts build FAILED after {elapsed:.0f} s", file=sys.stderr)
+        return 1
+    print(f"Marts built in {elapsed:.0f} s")
+    return 0
+
+
 def _summary(args: argparse.Namespace) -> int:
     return _print_summary(Settings.from_env(), date.fromisoformat(args.as_of))
 
@@ -114,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--regenerate", action="store_true", help="write the default sample even if landing files exist")
     run.add_argument("--as-of", default="2024-06-30", help="date of the headline figures printed at the end")
     run.set_defaults(handler=_run)
+
+    marts = commands.add_parser("marts", help="rebuild the marts only, on the dbt target PCW_DBT_TARGET (duckdb or spark)")
+    marts.set_defaults(handler=_marts)
 
     summary = commands.add_parser("summary", help="print the headline figures")
     summary.add_argument("--as-of", default="2024-06-30")

@@ -7,7 +7,9 @@ import dagster as dg
 
 from dagster_project.assets.dbt import dbt_models
 from dagster_project.assets.ingest import ledger_assets, register_assets
+from dagster_project.assets.publish import published_raw
 from dagster_project.assets.reference import admin_units_reference
+from dagster_project.settings import dbt_target
 
 registers_job = dg.define_asset_job(
     "registers_job",
@@ -22,10 +24,13 @@ ledger_job = dg.define_asset_job(
     description="One month (or, as a backfill, a range of months in one run) of the ledgers into raw.",
 )
 
+# On DuckDB dbt reads the raw tables in place; on Spark it reads them as published Parquet files.
 marts_job = dg.define_asset_job(
     "marts_job",
-    selection=dg.AssetSelection.assets(dbt_models),
-    description="dbt build: seeds, staging, intermediate and marts, with their tests as checks.",
+    selection=dg.AssetSelection.assets(dbt_models)
+    if dbt_target() == "duckdb"
+    else dg.AssetSelection.assets(published_raw, dbt_models),
+    description="dbt build (target from PCW_DBT_TARGET): seeds, staging, intermediate and marts, with their tests as checks.",
 )
 
 # Ledgers for a month arrive in the first days of the next; load the newest month on the 5th.
