@@ -73,6 +73,7 @@ def builds(tmp_path_factory):
             "PCW_DBT_TARGET": "spark",
             "PCW_SPARK_DRIVER_MEMORY": "1g",
         }
+        env.pop("DAGSTER_HOME", None)  # an ephemeral instance, as for the DuckDB build above
         started = time.perf_counter()
         spark_build = subprocess.run(
             [sys.executable, "-m", "dagster_project.cli", "marts"], env=env, cwd=PROJECT_ROOT,
