@@ -4,17 +4,22 @@
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 
-.PHONY: setup run test dev generate bench clean
+.PHONY: uv setup setup-spark run test dev generate bench spark clean
 
-setup:
+uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+
+setup: uv
 	@$(UV) sync --locked --quiet
+
+setup-spark: uv  ## the optional Spark extra (dbt-spark, pyspark) for the `spark` dbt target; Java 17 needed
+	@$(UV) sync --locked --quiet --extra spark
 
 run: setup  ## build the warehouse on the sample data and print the headline figures
 	@$(UV) run --locked pcw run
 
-test: setup  ## the test suite
-	@$(UV) run --locked pytest -q
+test: setup-spark  ## the test suite (with the Spark equality test: tests/test_spark_equality.py)
+	@$(UV) run --locked --extra spark pytest -q
 
 dev: setup  ## the Dagster UI on the same definitions
 	@$(UV) run --locked dagster dev
@@ -24,6 +29,9 @@ generate: setup  ## (re)write the default sample landing files
 
 bench: setup  ## benchmarks at the commune and province scales (docs/benchmarks.md)
 	@$(UV) run --locked python -m bench commune province
+
+spark: setup-spark  ## rebuild the marts on a local Spark from the loaded raw tables (docs/scale-out.md)
+	@PCW_DBT_TARGET=spark $(UV) run --locked --extra spark pcw marts
 
 clean:  ## remove the warehouse, landing files and Dagster run history
 	rm -rf data bench/work dbt/target dagster_home/storage dagster_home/logs dagster_home/history dagster_home/schedules

@@ -44,10 +44,8 @@ def ledger_partition_range(settings: Settings) -> tuple[str, str] | None:
     return (f"{months[0]}-01", f"{months[-1]}-01") if months else None
 
 
-def build_warehouse(settings: Settings, instance: dg.DagsterInstance, log_level: str = "WARNING") -> BuildResult:
-    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+def _job_runner(settings: Settings, instance: dg.DagsterInstance, result: BuildResult, log_level: str):
     defs = build_definitions(settings)
-    result = BuildResult()
 
     def run(job_name: str, tags: dict | None = None) -> bool:
         job = defs.resolve_job_def(job_name)
@@ -55,6 +53,21 @@ def build_warehouse(settings: Settings, instance: dg.DagsterInstance, log_level:
             instance=instance, tags=tags, raise_on_error=False, run_config={"loggers": {"console": {"config": {"log_level": log_level}}}}
         )
         return result.runs[job_name].success
+
+    return run
+
+
+def build_marts(settings: Settings, instance: dg.DagsterInstance, log_level: str = "WARNING") -> BuildResult:
+    """Only the marts job, on the dbt target PCW_DBT_TARGET names, from the raw tables already loaded."""
+    result = BuildResult()
+    _job_runner(settings, instance, result, log_level)("marts_job")
+    return result
+
+
+def build_warehouse(settings: Settings, instance: dg.DagsterInstance, log_level: str = "WARNING") -> BuildResult:
+    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    result = BuildResult()
+    run = _job_runner(settings, instance, result, log_level)
 
     if not run("registers_job"):
         return result

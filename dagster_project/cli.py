@@ -2,6 +2,7 @@
 
     pcw generate     write sample landing files (docs/data-contract.md)
     pcw run          build the warehouse: sample data if the landing folder is empty, then every asset
+    pcw marts        rebuild only the marts from the loaded raw tables, on the dbt target PCW_DBT_TARGET
     pcw kpis         a province's headline figures from the marts, beside a recomputation from the
                      raw tables and the published figures
     pcw plan export  the 2026–2030 credit plan for planners: xlsx / csv / parquet and charts, from the
@@ -66,6 +67,29 @@ def _run(args: argparse.Namespace) -> int:
 
 def _kpis(args: argparse.Namespace) -> int:
     return _print_summary(Settings.from_env(), date.fromisoformat(args.as_of), args.province)
+
+
+def _marts(args: argparse.Namespace) -> int:
+    import dagster as dg
+
+    from dagster_project.build import build_marts
+    from dagster_project.settings import dbt_target
+
+    settings = Settings.from_env()
+    settings.export_to_env()
+    started = time.perf_counter()
+    print(f"Building the marts on dbt target {dbt_target()} …")
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    with instance:
+        result = build_marts(settings, instance)
+    elapsed = time.perf_counter() - started
+    if not result.success:
+        for line in result.failures():
+            print(f"  {line}", file=sys.stderr)
+        print(f"Marts build FAILED after {elapsed:.0f} s", file=sys.stderr)
+        return 1
+    print(f"Marts built in {elapsed:.0f} s")
+    return 0
 
 
 def _print_summary(settings: Settings, as_of: date, province: str | None = None) -> int:
@@ -163,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
         "fingerprint", help="rows and an order-free content hash of every raw and mart table (compare two runs with diff)"
     )
     fingerprint.set_defaults(handler=_fingerprint)
+
+    marts = commands.add_parser("marts", help="rebuild the marts only, on the dbt target PCW_DBT_TARGET (duckdb or spark)")
+    marts.set_defaults(handler=_marts)
 
     args = parser.parse_args(argv)
     return args.handler(args)

@@ -7,8 +7,9 @@ import dagster as dg
 
 from dagster_project.assets.dbt import dbt_models
 from dagster_project.assets.ingest import ledger_assets, register_assets
-from dagster_project.assets.publish import published_marts
+from dagster_project.assets.publish import published_marts, published_raw
 from dagster_project.assets.reference import admin_units_reference
+from dagster_project.settings import dbt_target
 
 registers_job = dg.define_asset_job(
     "registers_job",
@@ -23,10 +24,14 @@ ledger_job = dg.define_asset_job(
     description="One month (or, as a backfill, a range of months in one run) of the ledgers into raw.",
 )
 
+# On DuckDB dbt reads the raw tables in place; on Spark it reads them as published Parquet files.
 marts_job = dg.define_asset_job(
     "marts_job",
-    selection=dg.AssetSelection.assets(dbt_models, published_marts),
-    description="dbt build: seeds, staging, intermediate and marts, with their tests as checks; then the published copies.",
+    selection=dg.AssetSelection.assets(dbt_models, published_marts)
+    if dbt_target() == "duckdb"
+    else dg.AssetSelection.assets(published_raw, dbt_models),
+    description="dbt build (target from PCW_DBT_TARGET): seeds, staging, intermediate and marts, with their tests "
+    "as checks; on DuckDB then the published copies of the marts.",
 )
 
 # Ledgers for a month arrive in the first days of the next; load the newest month on the 5th.

@@ -1,15 +1,60 @@
-"""Published copies of the marts: what planners and their tools read, never the live warehouse
-file, so an export works while a load writes it. Each build writes a fresh folder of Parquet files
-and then swings the `marts` link to it in one rename: a reader sees the old set or the new, whole."""
+"""Published copies of the warehouse, for readers that must not open the live DuckDB file:
+
+- the raw tables dbt reads as sources (dbt/models/staging/_sources.yml), one Parquet file a table
+  under <published>/raw/, for engines that cannot open the DuckDB file (Spark: dbt/macros/spark_sources.sql);
+- every mart, for planners and their tools (plan_export.py): each build writes a fresh folder and
+  then swings the `marts` link to it in one rename, so a reader sees the old set or the new, whole.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import yaml
+
+from dagster_project.settings import DBT_PROJECT_DIR
+
+SOURCES_YML = DBT_PROJECT_DIR / "models" / "staging" / "_sources.yml"
+
+
+@dataclass(frozen=True)
+class SourceTable:
+    schema: str
+    name: str
+
+    def published_path(self, published_dir: Path) -> Path:
+        return published_dir / self.schema / f"{self.name}.parquet"
+
+
+def source_tables(sources_yml: Path = SOURCES_YML) -> list[SourceTable]:
+    """Every table dbt declares as a source, with the schema it lives in."""
+    spec = yaml.safe_load(sources_yml.read_text(encoding="utf-8"))
+    tables = []
+    for source in spec.get("sources", []):
+        schema = source.get("schema", source["name"])
+        for table in source.get("tables", []):
+            tables.append(SourceTable(schema, table.get("identifier", table["name"])))
+    return tables
+
+
+def publish_raw_tables(conn: duckdb.DuckDBPyConnection, published_dir: Path, tables: list[SourceTable] | None = None) -> dict[str, int]:
+    """Write each source table to <published_dir>/<schema>/<table>.parquet; rows written per table.
+    A file is written beside its final name and renamed, so a reader never sees half a file."""
+    written = {}
+    for table in tables if tables is not None else source_tables():
+        path = table.published_path(published_dir)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.partial")
+        conn.execute(f"copy {table.schema}.{table.name} to '{partial}' (format parquet, compression zstd)")
+        os.replace(partial, path)
+        written[f"{table.schema}.{table.name}"] = conn.execute(f"select count(*) from {table.schema}.{table.name}").fetchone()[0]
+    return written
+
 
 MARTS_LINK = "marts"
 KEEP_VERSIONS = 2  # the current set and the one before, which a reader may still have open

@@ -9,7 +9,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject
 from dagster_duckdb import DuckDBResource
 
-from dagster_project.settings import DBT_PROJECT_DIR, DUCKDB_MEMORY_LIMIT, Settings
+from dagster_project.settings import DBT_PROJECT_DIR, DUCKDB_MEMORY_LIMIT, Settings, dbt_target
 
 
 class LandingFolder(dg.ConfigurableResource):
@@ -23,7 +23,7 @@ class LandingFolder(dg.ConfigurableResource):
 
 
 def dbt_project() -> DbtProject:
-    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target="duckdb")
+    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target=dbt_target())
     # `dagster dev` re-parses on load; every other entry point parses when the manifest is missing
     # or older than the project's files (a pulled model would otherwise be unknown to Dagster).
     project.prepare_if_dev()

@@ -21,16 +21,32 @@ WAREHOUSE_POOL = "duckdb_warehouse"
 DUCKDB_MEMORY_LIMIT = os.environ.get("PCW_DUCKDB_MEMORY_LIMIT", "10GB")
 
 
+# dbt targets (dbt/profiles.yml): the embedded DuckDB file, or Spark reading the published Parquet.
+DBT_TARGETS = ("duckdb", "spark", "spark_cluster")
+
+
+def dbt_target() -> str:
+    """The engine dbt builds on, from PCW_DBT_TARGET (default duckdb)."""
+    target = os.environ.get("PCW_DBT_TARGET", "duckdb")
+    if target not in DBT_TARGETS:
+        raise ValueError(f"PCW_DBT_TARGET={target!r}: expected one of {', '.join(DBT_TARGETS)}")
+    return target
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
     landing_dir: Path
     warehouse_path: Path
-    published_dir: Path | None = None  # copies of the marts for readers (publish.py)
+    # raw tables as Parquet for engines other than DuckDB (publish.py); Spark's own files (local target)
+    published_dir: Path | None = None
+    spark_dir: Path | None = None
 
     def __post_init__(self) -> None:
         if self.published_dir is None:
             object.__setattr__(self, "published_dir", self.data_dir / "published")
+        if self.spark_dir is None:
+            object.__setattr__(self, "spark_dir", self.data_dir / "spark")
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -40,11 +56,14 @@ class Settings:
             landing_dir=Path(os.environ.get("PCW_LANDING_DIR", data_dir / "landing")).resolve(),
             warehouse_path=Path(os.environ.get("PCW_WAREHOUSE", data_dir / "warehouse.duckdb")).resolve(),
             published_dir=Path(os.environ.get("PCW_PUBLISHED_DIR", data_dir / "published")).resolve(),
+            spark_dir=Path(os.environ.get("PCW_SPARK_DIR", data_dir / "spark")).resolve(),
         )
 
     def export_to_env(self) -> None:
-        """dbt reads the warehouse path from PCW_WAREHOUSE (dbt/profiles.yml)."""
+        """dbt reads the warehouse path from PCW_WAREHOUSE, Spark's paths from PCW_PUBLISHED_DIR and
+        PCW_SPARK_DIR (dbt/profiles.yml)."""
         os.environ["PCW_DATA_DIR"] = str(self.data_dir)
         os.environ["PCW_LANDING_DIR"] = str(self.landing_dir)
         os.environ["PCW_WAREHOUSE"] = str(self.warehouse_path)
         os.environ["PCW_PUBLISHED_DIR"] = str(self.published_dir)
+        os.environ["PCW_SPARK_DIR"] = str(self.spark_dir)

@@ -7,18 +7,22 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
+from dagster_project.assets.publish import published_key
 from dagster_project.resources import dbt_project
-from dagster_project.settings import WAREHOUSE_POOL
+from dagster_project.settings import WAREHOUSE_POOL, dbt_target
 
 DBT_PROJECT = dbt_project()
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
-    """dbt sources are the `raw` tables the ingestion assets write; models group by layer."""
+    """dbt sources are the `raw` tables the ingestion assets write (on DuckDB) or their published
+    Parquet files (on Spark: dbt/macros/spark_sources.sql); models group by layer."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
-            return dg.AssetKey(["raw", dbt_resource_props["name"]])
+            if dbt_target() == "duckdb":
+                return dg.AssetKey(["raw", dbt_resource_props["name"]])
+            return published_key(dbt_resource_props["schema"], dbt_resource_props["name"])
         return super().get_asset_key(dbt_resource_props)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:

@@ -1,11 +1,43 @@
-"""The published copies planners read (publish.py), refreshed after every build whose gates pass."""
+"""Published copies (publish.py): the raw tables as Parquet for other engines, and the marts for
+planners, refreshed after every build whose gates pass."""
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from dagster_project.assets.dbt import dbt_models
-from dagster_project.publish import publish_marts
+from dagster_project.publish import publish_marts, publish_raw_tables, source_tables
 from dagster_project.settings import WAREHOUSE_POOL, Settings
+
+PUBLISHED_TABLES = source_tables()
+
+
+def published_key(schema: str, table: str) -> dg.AssetKey:
+    return dg.AssetKey(["published", schema, table])
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            published_key(t.schema, t.name),
+            deps=[[t.schema, t.name]],
+            description=f"`{t.schema}.{t.name}` as `<published dir>/{t.schema}/{t.name}.parquet`.",
+            group_name="published",
+            kinds={"parquet"},
+        )
+        for t in PUBLISHED_TABLES
+    ],
+    pool=WAREHOUSE_POOL,  # reads the DuckDB file
+)
+def published_raw(warehouse: DuckDBResource):
+    published_dir = Settings.from_env().published_dir
+    with warehouse.get_connection() as conn:
+        written = publish_raw_tables(conn, published_dir, PUBLISHED_TABLES)
+    for t in PUBLISHED_TABLES:
+        yield dg.MaterializeResult(
+            asset_key=published_key(t.schema, t.name),
+            metadata={"dagster/row_count": written[f"{t.schema}.{t.name}"], "path": str(t.published_path(published_dir))},
+        )
+
 
 MART_KEYS = [key for key in dbt_models.keys if key.path[-1].startswith("mart_")]
 
