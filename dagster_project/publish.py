@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import yaml
 
@@ -29,6 +30,11 @@ class SourceTable:
 
     def published_path(self, published_dir: Path) -> Path:
         return published_dir / self.schema / f"{self.name}.parquet"
+
+
+def published_key(schema: str, table: str) -> dg.AssetKey:
+    """The Dagster asset of a table's published copy."""
+    return dg.AssetKey(["published", schema, table])
 
 
 def source_tables(sources_yml: Path = SOURCES_YML) -> list[SourceTable]:

@@ -7,7 +7,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
-from dagster_project.assets.publish import published_key
+from dagster_project.publish import published_key
 from dagster_project.resources import dbt_project
 from dagster_project.settings import WAREHOUSE_POOL, dbt_target
 

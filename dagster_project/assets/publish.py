@@ -5,14 +5,10 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from dagster_project.assets.dbt import dbt_models
-from dagster_project.publish import publish_marts, publish_raw_tables, source_tables
+from dagster_project.publish import publish_marts, publish_raw_tables, published_key, source_tables
 from dagster_project.settings import WAREHOUSE_POOL, Settings
 
 PUBLISHED_TABLES = source_tables()
-
-
-def published_key(schema: str, table: str) -> dg.AssetKey:
-    return dg.AssetKey(["published", schema, table])
 
 
 @dg.multi_asset(

@@ -1,0 +1,147 @@
+"""The 2026–2030 credit plan: levels that add up, figures recomputed from the landing files, the
+strategy flags, plan against the 2026 actuals, and the planners' export read from the published
+copies, also while a load holds the live warehouse."""
+
+import os
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import openpyxl
+import pandas as pd
+import pytest
+
+from dagster_project.build import build_warehouse
+from dagster_project.plan_export import COLUMNS, LEVEL_SHEETS, TOTAL_LABEL, export_plan
+from dagster_project.publish import published_mart
+from dagster_project.sample_data import GenerationConfig, generate
+from dagster_project.settings import Settings
+from tests.landing_figures import headline_figures
+
+# ends in 2026: the plan opens on 31 Dec 2025 and its first year already has actuals
+SAMPLE = GenerationConfig(communes=2, start_year=2025, end_year=2026)
+SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+FIGURES = ["opening_principal", "collections", "new_disbursement", "closing_principal", "planned_households"]
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory):
+    data = tmp_path_factory.mktemp("pcw_plan")
+    settings = Settings(data_dir=data, landing_dir=data / "landing", warehouse_path=data / "warehouse.duckdb")
+    generate(settings.landing_dir, SAMPLE)
+    saved = dict(os.environ)
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = build_warehouse(settings, instance)
+    os.environ.clear()
+    os.environ.update(saved)
+    assert result.success, "\n".join(result.failures())
+    return settings
+
+
+def published(settings: Settings, mart: str) -> pd.DataFrame:
+    return pd.read_parquet(published_mart(settings.published_dir, mart))
+
+
+def test_every_office_and_province_is_the_sum_of_its_children(settings):
+    plan = published(settings, "mart_credit_plan")
+    assert set(plan.unit_level) == {"commune", "office", "province"} and set(plan.plan_year) == set(range(2026, 2031))
+    keys = ["plan_year", "program_code", "funding_source"]
+    for child, parent in (("commune", "office"), ("office", "province")):
+        summed = (plan[plan.unit_level == child].groupby(["parent_unit_code", *keys])[FIGURES].sum()
+                  .rename_axis(["unit_code", *keys]).sort_index())
+        parents = plan[plan.unit_level == parent].set_index(["unit_code", *keys])[FIGURES].sort_index()
+        pd.testing.assert_frame_equal(summed, parents, check_dtype=False)
+
+
+def test_the_plan_opens_on_the_ledgers_balance_and_lends_the_capped_demand(settings):
+    plan = published(settings, "mart_credit_plan").query("unit_level == 'province'")
+    opening_2026 = plan.query("plan_year == 2026").opening_principal.sum()
+    assert opening_2026 == headline_figures(settings.landing_dir, date(2025, 12, 31))["outstanding_principal"]
+
+    survey = pd.concat(pd.read_csv(p, dtype={"program_code": str}, encoding="utf-8-sig")
+                       for p in (settings.landing_dir / "demand_survey").glob("*/*.csv")).reset_index(drop=True)
+    terms = pd.read_csv(SEEDS / "program_terms.csv", dtype={"program_code": str})
+    survey = survey.merge(terms, on="program_code")  # the cap in force on 1 January of the plan year
+    survey = survey[(survey.valid_from <= survey.plan_year.astype(str) + "-01-01")
+                    & (survey.plan_year.astype(str) + "-01-01" <= survey.valid_to)]
+    survey["capped"] = survey.demand_amount.clip(upper=survey.households * survey.loan_cap_vnd)
+    expected = survey.groupby("plan_year").capped.sum()
+    actual = plan.groupby("plan_year").new_disbursement.sum()
+    pd.testing.assert_series_equal(actual, expected, check_names=False, check_dtype=False, check_index_type=False)
+    # each year closes on its opening, plus lending, less collections, and opens the next
+    by_year = plan.groupby("plan_year")[FIGURES].sum()
+    assert (by_year.closing_principal == by_year.opening_principal + by_year.new_disbursement - by_year.collections).all()
+    assert (by_year.opening_principal.iloc[1:].to_numpy() == by_year.closing_principal.iloc[:-1].to_numpy()).all()
+
+
+def test_strategy_flags_mark_the_years_that_miss_a_target(settings):
+    checks = published(settings, "mart_credit_plan_checks")
+    targets = pd.read_csv(SEEDS / "plan_strategy_targets.csv").set_index("target_code").target_value
+    plan = published(settings, "mart_credit_plan")
+    units = plan.groupby(["unit_level", "unit_code", "plan_year"])[["opening_principal", "closing_principal"]].sum()
+    growth = (units.closing_principal - units.opening_principal) / units.opening_principal
+    expected = (growth - targets["outstanding_growth"]).abs() > targets["outstanding_growth_tolerance"]
+    flagged = checks.set_index(["unit_level", "unit_code", "plan_year"]).misses_growth_target
+    pd.testing.assert_series_equal(flagged.loc[expected.index], expected, check_names=False)
+    assert len(checks) == len(units)
+
+
+def test_plan_against_the_2026_actuals(settings):
+    vs = published(settings, "mart_plan_vs_actual").query("unit_level == 'province'")
+    assert set(vs.plan_year) == {2026}
+    actual_closing = headline_figures(settings.landing_dir, date(2026, 12, 31))["outstanding_principal"]
+    assert vs.actual_closing_principal.sum() == actual_closing
+    planned = published(settings, "mart_credit_plan").query("unit_level == 'province' and plan_year == 2026")
+    assert vs.planned_closing_principal.sum() == planned.closing_principal.sum()
+    with_plan = vs[vs.planned_closing_principal != 0]
+    assert (with_plan.outstanding_completion == with_plan.actual_closing_principal / with_plan.planned_closing_principal).all()
+
+
+def test_the_workbook_has_a_sheet_per_level_whose_totals_equal_the_mart(settings, tmp_path):
+    [workbook_path, *charts] = export_plan(settings.published_dir, "08", ["commune", "office", "province"], "xlsx", tmp_path)
+    assert [p.suffix for p in charts] == [".png", ".png", ".html"] and all(p.stat().st_size > 1000 for p in charts)
+    workbook = openpyxl.load_workbook(workbook_path)
+    plan = published(settings, "mart_credit_plan")
+    labels = [label for label, _ in COLUMNS.values()]
+    closing = labels.index("Dư nợ cuối năm (triệu đồng)")
+    for level, sheet_name in LEVEL_SHEETS.items():
+        sheet = workbook[sheet_name]
+        assert sheet.freeze_panes == "A2"
+        rows = list(sheet.iter_rows(values_only=True))
+        assert list(rows[0]) == labels
+        totals = {row[0]: row[closing] for row in rows[1:] if row[2] == TOTAL_LABEL}
+        expected = plan[plan.unit_level == level].groupby("plan_year").closing_principal.sum() / 1e6
+        assert totals == pytest.approx(expected.to_dict())
+        assert sheet.cell(row=2, column=closing + 1).number_format == "#,##0.0"
+
+
+HOLD_THE_WAREHOUSE = """
+import sys, time, duckdb
+conn = duckdb.connect(sys.argv[1])  # a writer, as a load is
+conn.execute("begin transaction; create table main.load_in_progress as select 1 as x")
+print("holding", flush=True)
+time.sleep(120)
+"""
+
+
+def test_an_export_works_while_a_load_holds_the_live_warehouse(settings, tmp_path):
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_THE_WAREHOUSE, str(settings.warehouse_path)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        with pytest.raises(duckdb.IOException):  # the live file is locked by the load
+            duckdb.connect(str(settings.warehouse_path), read_only=True)
+        started = time.perf_counter()
+        written = export_plan(settings.published_dir, "08", ["province"], "csv", tmp_path)
+        assert time.perf_counter() - started < 60
+    finally:
+        holder.kill()
+        holder.wait()
+    province = pd.read_csv(written[0], encoding="utf-8-sig")
+    assert province["Đơn vị"].iloc[0] == "Tỉnh Tuyên Quang"
+    expected = published(settings, "mart_credit_plan").query("unit_level == 'province'").closing_principal.sum() / 1e6
+    assert province["Dư nợ cuối năm (triệu đồng)"].sum() == pytest.approx(expected)
