@@ -76,7 +76,7 @@ def publish_marts(conn: duckdb.DuckDBPyConnection, published_dir: Path) -> dict[
         "select table_name from information_schema.tables "
         "where table_schema = 'main' and table_name like 'mart\\_%' escape '\\' order by 1"
     ).fetchall()]
-    version = published_dir / f"{MARTS_LINK}-{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 1_000_000:06d}"
+    version = published_dir / f"{MARTS_LINK}-{time.time_ns():020d}"  # names sort in the order written
     version.mkdir(parents=True)
     rows = {}
     for mart in marts:
@@ -87,5 +87,6 @@ def publish_marts(conn: duckdb.DuckDBPyConnection, published_dir: Path) -> dict[
     staged.symlink_to(version.name)
     os.replace(staged, link)
     for old in sorted(published_dir.glob(f"{MARTS_LINK}-*"))[:-KEEP_VERSIONS]:
-        shutil.rmtree(old, ignore_errors=True)
+        if old != version:
+            shutil.rmtree(old, ignore_errors=True)
     return rows

@@ -1,5 +1,6 @@
 """Publishing raw tables for other engines: every dbt source, written whole, and the dbt target setting."""
 
+import json
 import re
 
 import duckdb
@@ -40,3 +41,29 @@ def test_the_dbt_target_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv("PCW_DBT_TARGET", "postgres")
     with pytest.raises(ValueError, match="PCW_DBT_TARGET"):
         dbt_target()
+
+
+def test_each_publication_of_the_marts_is_swapped_in_whole(tmp_path):
+    from dagster_project.publish import published_mart, publish_marts
+
+    with duckdb.connect() as conn:
+        conn.execute("create table mart_a as select 1 as x")
+        conn.execute("create table stg_b as select 1 as x")
+        publish_marts(conn, tmp_path)
+        first = published_mart(tmp_path, "mart_a").resolve()  # a reader holding the first set
+        conn.execute("insert into mart_a values (2)")
+        assert publish_marts(conn, tmp_path) == {"mart_a": 2}
+        assert conn.execute(f"select count(*) from read_parquet('{published_mart(tmp_path, 'mart_a')}')").fetchone()[0] == 2
+        assert conn.execute(f"select count(*) from read_parquet('{first}')").fetchone()[0] == 1
+        publish_marts(conn, tmp_path)
+    assert not first.exists() and len(list(tmp_path.glob("marts-*"))) == 2  # the current set and the one before
+    assert [p.name for p in (tmp_path / "marts").iterdir()] == ["mart_a.parquet"]
+
+
+def test_run_config_vars_reach_dbt():
+    from dagster_project.assets.dbt import dbt_build_args
+
+    assert dbt_build_args({}) == ["build"]
+    command, flag, value = dbt_build_args({"plan_demand_scale": 1.2, "plan_opening_date": "2026-06-30"})
+    assert (command, flag) == ("build", "--vars")
+    assert json.loads(value) == {"plan_demand_scale": 1.2, "plan_opening_date": "2026-06-30"}

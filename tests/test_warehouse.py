@@ -112,17 +112,28 @@ def test_headlines_equal_the_figures_computed_from_the_files(warehouse):
     assert row["entrusted_share"] == pytest.approx(expected["entrusted_share"])
 
 
-def test_no_personal_data_past_staging(warehouse):
+def test_no_personal_data_past_staging(warehouse, tmp_path):
+    from dagster_project.plan_export import export_plan
+
     settings, _ = warehouse
     borrowers = query(settings, "select full_name, national_id, phone from raw.borrowers")
     personal = set(borrowers.full_name) | set(borrowers.national_id) | set(borrowers.phone.dropna())
     tables = query(settings, "select table_name from information_schema.tables where table_schema = 'main' "
                              "and (table_name like 'int_%' or table_name like 'mart_%')").table_name
     assert len(tables) >= 4
-    for table in tables:
-        frame = query(settings, f"select * from {table}")
+    frames = {table: query(settings, f"select * from {table}") for table in tables}
+    # and every file published for readers, with the planners' exports written from them
+    published = sorted((settings.published_dir / "marts").glob("*.parquet"))
+    assert {p.stem for p in published} == {t for t in tables if t.startswith("mart_")}
+    frames |= {str(p): pd.read_parquet(p) for p in published}
+    exports = export_plan(settings.published_dir, "08", ["commune", "office", "province"], "csv", tmp_path)
+    frames |= {str(p): pd.read_csv(p, dtype=str) for p in exports if p.suffix == ".csv"}
+    for name, frame in frames.items():
+        assert not {"full_name", "national_id", "phone"} & set(frame.columns), name
         for column in frame.select_dtypes(include=["object", "string"]).columns:
-            assert not set(frame[column].dropna()) & personal, f"{table}.{column}"
+            assert not set(frame[column].dropna()) & personal, f"{name}.{column}"
+    html = " ".join(p.read_text(encoding="utf-8") for p in exports if p.suffix == ".html")
+    assert not any(value in html for value in personal)
 
 
 def test_loading_again_changes_no_table(warehouse):

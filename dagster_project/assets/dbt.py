@@ -1,6 +1,6 @@
 """dbt models and seeds as Dagster assets; dbt tests surface as asset checks."""
 
-
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,11 +32,22 @@ class WarehouseTranslator(DagsterDbtTranslator):
         return fqn[1] if len(fqn) > 2 else "dbt"
 
 
+class DbtRunConfig(dg.Config):
+    """dbt vars for one run, over dbt_project.yml's defaults: a planner's what-if such as
+    {"plan_demand_scale": 1.2} or {"plan_opening_date": "2026-06-30"} from the launchpad."""
+
+    vars: dict[str, Any] = {}
+
+
+def dbt_build_args(dbt_vars: Mapping[str, Any]) -> list[str]:
+    return ["build", "--vars", json.dumps(dict(dbt_vars), ensure_ascii=False)] if dbt_vars else ["build"]
+
+
 @dbt_assets(
     manifest=DBT_PROJECT.manifest_path,
     project=DBT_PROJECT,
     dagster_dbt_translator=WarehouseTranslator(),
     pool=WAREHOUSE_POOL,
 )
-def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
-    yield from dbt.cli(["build"], context=context).stream()
+def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtRunConfig):
+    yield from dbt.cli(dbt_build_args(config.vars), context=context).stream()
