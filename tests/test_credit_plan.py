@@ -2,24 +2,22 @@
 strategy flags, plan against the 2026 actuals, and the planners' export read from the published
 copies, also while a load holds the live warehouse."""
 
-import os
 import subprocess
 import sys
 import time
 from datetime import date
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 import openpyxl
 import pandas as pd
 import pytest
 
-from dagster_project.build import build_warehouse
 from dagster_project.plan_export import COLUMNS, LEVEL_SHEETS, TOTAL_LABEL, export_plan
 from dagster_project.publish import published_mart
-from dagster_project.sample_data import GenerationConfig, generate
+from dagster_project.sample_data import GenerationConfig
 from dagster_project.settings import Settings
+from tests.conftest import build_sample_warehouse
 from tests.landing_figures import headline_figures
 
 # ends in 2026: the plan opens on 31 Dec 2025 and its first year already has actuals
@@ -30,16 +28,7 @@ FIGURES = ["opening_principal", "collections", "new_disbursement", "closing_prin
 
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory):
-    data = tmp_path_factory.mktemp("pcw_plan")
-    settings = Settings(data_dir=data, landing_dir=data / "landing", warehouse_path=data / "warehouse.duckdb")
-    generate(settings.landing_dir, SAMPLE)
-    saved = dict(os.environ)
-    with dg.DagsterInstance.ephemeral() as instance:
-        result = build_warehouse(settings, instance)
-    os.environ.clear()
-    os.environ.update(saved)
-    assert result.success, "\n".join(result.failures())
-    return settings
+    return build_sample_warehouse(tmp_path_factory, "pcw_plan", SAMPLE)[0]
 
 
 def published(settings: Settings, mart: str) -> pd.DataFrame:

@@ -3,19 +3,17 @@
 The sample runs from 2022 so that its ledger holds loans going overdue, extended, frozen and
 written off (a 2024 start has almost none)."""
 
-import os
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
-from dagster_project.build import build_warehouse
 from dagster_project.reference.admin_units import commune_crosswalk
-from dagster_project.sample_data import GenerationConfig, generate
+from dagster_project.sample_data import GenerationConfig
 from dagster_project.settings import Settings
+from tests.conftest import build_sample_warehouse
 
 SAMPLE = GenerationConfig(communes=3, start_year=2022, end_year=2025)
 CELL = ["new_commune_code", "program_code", "organisation_code"]
@@ -24,19 +22,7 @@ SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory):
-    data = tmp_path_factory.mktemp("pcw_debt_quality")
-    settings = Settings(data_dir=data, landing_dir=data / "landing", warehouse_path=data / "warehouse.duckdb")
-    generate(settings.landing_dir, SAMPLE)
-    saved = {k: os.environ.get(k) for k in ("PCW_DATA_DIR", "PCW_LANDING_DIR", "PCW_WAREHOUSE")}
-    with dg.DagsterInstance.ephemeral() as instance:
-        result = build_warehouse(settings, instance)
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-    assert result.success, "\n".join(result.failures())
-    return settings
+    return build_sample_warehouse(tmp_path_factory, "pcw_debt_quality", SAMPLE)[0]
 
 
 @pytest.fixture(scope="module")

@@ -5,38 +5,22 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import dagster as dg
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
-from dagster_project.build import build_warehouse
 from dagster_project.reference.admin_units import commune_crosswalk
-from dagster_project.sample_data import GenerationConfig, generate
 from dagster_project.settings import Settings
 
-SAMPLE = GenerationConfig(communes=3, start_year=2024, end_year=2025)
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
 MONTH = pd.Timestamp("2025-03-31")
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory):
-    data = tmp_path_factory.mktemp("pcw_groups")
-    settings = Settings(data_dir=data, landing_dir=data / "landing", warehouse_path=data / "warehouse.duckdb")
-    generate(settings.landing_dir, SAMPLE)
-    saved = {k: os.environ.get(k) for k in ("PCW_DATA_DIR", "PCW_LANDING_DIR", "PCW_WAREHOUSE")}
-    with dg.DagsterInstance.ephemeral() as instance:
-        result = build_warehouse(settings, instance)
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-    assert result.success, "\n".join(result.failures())
-    return settings
+def warehouse(small_warehouse):
+    return small_warehouse[0]
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from dagster_project.contract import LANDING_SOURCES, landing_file_name
-from dagster_project.reference.admin_units import new_communes, old_communes
 
 MONTHS = [f"2024-{m:02d}" for m in range(1, 9)]
 ROWS_PER_MONTH = 20_000

@@ -1,8 +1,6 @@
-"""End to end: a small sample through Dagster (ingestion, GX gates), dbt and the marts, in a temporary warehouse."""
+"""End to end: the small sample (conftest.py) through Dagster (ingestion, GX gates), dbt and the marts."""
 
-import os
 from datetime import date
-from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -14,28 +12,13 @@ from dagster_project.checks.expectations import EXPECTATIONS_DIR
 from dagster_project.definitions import build_definitions
 from dagster_project.fingerprint import table_fingerprints
 from dagster_project.reference.admin_units import commune_crosswalk
-from dagster_project.sample_data import GenerationConfig, generate
 from dagster_project.settings import Settings
 from tests.landing_figures import headline_figures
 
-SAMPLE = GenerationConfig(communes=3, start_year=2024, end_year=2025)
-
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory):
-    data = tmp_path_factory.mktemp("pcw")
-    settings = Settings(data_dir=data, landing_dir=data / "landing", warehouse_path=data / "warehouse.duckdb")
-    generate(settings.landing_dir, SAMPLE)
-    saved = {k: os.environ.get(k) for k in ("PCW_DATA_DIR", "PCW_LANDING_DIR", "PCW_WAREHOUSE")}
-    with dg.DagsterInstance.ephemeral() as instance:
-        result = build_warehouse(settings, instance)
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-    assert result.success, "\n".join(result.failures())
-    return settings, result
+def warehouse(small_warehouse):
+    return small_warehouse
 
 
 def query(settings: Settings, sql: str) -> pd.DataFrame:

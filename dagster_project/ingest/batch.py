@@ -11,8 +11,6 @@ checkpoint comes once, after the commit, instead of once a month.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import duckdb
 import pyarrow.parquet as pq
 

@@ -7,7 +7,6 @@ import pandas as pd
 
 from dagster_project.sample_data.config import GenerationConfig
 from dagster_project.sample_data.loans import RISK_CAUSE_SHARES, RISK_CAUSES, LoanBook, month_day
-from dagster_project.sample_data.text import code
 
 BUCKETS = np.array([None, "current", "overdue", "frozen"], dtype=object)
 NONE, CURRENT, OVERDUE, FROZEN = 0, 1, 2, 3

@@ -1,0 +1,33 @@
+"""Warehouses built from generated samples, shared by the test modules that read them."""
+
+import os
+
+import dagster as dg
+import pytest
+
+from dagster_project.build import BuildResult, build_warehouse
+from dagster_project.sample_data import GenerationConfig, generate
+from dagster_project.settings import Settings
+
+# 3 communes of the reference province, 2024-2025: both sides of the 2025 reorganisation
+SMALL_SAMPLE = GenerationConfig(communes=3, start_year=2024, end_year=2025)
+
+
+def build_sample_warehouse(tmp_path_factory, name: str, config: GenerationConfig) -> tuple[Settings, BuildResult]:
+    """Generate `config` into a fresh folder and build it through Dagster, as `pcw run` does."""
+    data = tmp_path_factory.mktemp(name)
+    settings = Settings(data_dir=data, landing_dir=data / "landing", warehouse_path=data / "warehouse.duckdb")
+    generate(settings.landing_dir, config)
+    saved = dict(os.environ)  # the build exports its settings for dbt: keep them from leaking into other tests
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = build_warehouse(settings, instance)
+    os.environ.clear()
+    os.environ.update(saved)
+    assert result.success, "\n".join(result.failures())
+    return settings, result
+
+
+@pytest.fixture(scope="session")
+def small_warehouse(tmp_path_factory) -> tuple[Settings, BuildResult]:
+    """Tests that change it put it back as it was (test_warehouse.py checks that with fingerprints)."""
+    return build_sample_warehouse(tmp_path_factory, "pcw_small", SMALL_SAMPLE)
