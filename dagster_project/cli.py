@@ -46,22 +46,11 @@ def _run(args: argparse.Namespace) -> int:
         print(f"Generating the default sample (reference province) into {settings.landing_dir} …")
         generate(settings.landing_dir, GenerationConfig())
 
-    import dagster as dg
-
     from dagster_project.build import build_warehouse
 
     print(f"Building the warehouse {settings.warehouse_path} …")
-    # With DAGSTER_HOME set (make run), the runs are recorded where `dagster dev` shows them.
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-    with instance:
-        result = build_warehouse(settings, instance)
-    elapsed = time.perf_counter() - started
-    if not result.success:
-        for line in result.failures():
-            print(f"  {line}", file=sys.stderr)
-        print(f"Warehouse build FAILED after {elapsed:.0f} s", file=sys.stderr)
+    if not _build(settings, build_warehouse, "Warehouse", started):
         return 1
-    print(f"Warehouse built in {elapsed:.0f} s")
     return _print_summary(settings, date.fromisoformat(args.as_of))
 
 
@@ -70,26 +59,31 @@ def _kpis(args: argparse.Namespace) -> int:
 
 
 def _marts(args: argparse.Namespace) -> int:
-    import dagster as dg
-
     from dagster_project.build import build_marts
     from dagster_project.settings import dbt_target
 
     settings = Settings.from_env()
     settings.export_to_env()
-    started = time.perf_counter()
     print(f"Building the marts on dbt target {dbt_target()} …")
+    return 0 if _build(settings, build_marts, "Marts", time.perf_counter()) else 1
+
+
+def _build(settings: Settings, builder, what: str, started: float) -> bool:
+    """Run `builder` (build.py) and say how it went; failed steps and checks go to stderr."""
+    import dagster as dg
+
+    # With DAGSTER_HOME set (make run), the runs are recorded where `dagster dev` shows them.
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     with instance:
-        result = build_marts(settings, instance)
+        result = builder(settings, instance)
     elapsed = time.perf_counter() - started
     if not result.success:
         for line in result.failures():
             print(f"  {line}", file=sys.stderr)
-        print(f"Marts build FAILED after {elapsed:.0f} s", file=sys.stderr)
-        return 1
-    print(f"Marts built in {elapsed:.0f} s")
-    return 0
+        print(f"{what} build FAILED after {elapsed:.0f} s", file=sys.stderr)
+        return False
+    print(f"{what} built in {elapsed:.0f} s")
+    return True
 
 
 def _print_summary(settings: Settings, as_of: date, province: str | None = None) -> int:

@@ -56,9 +56,11 @@ def publish_raw_tables(conn: duckdb.DuckDBPyConnection, published_dir: Path, tab
         path = table.published_path(published_dir)
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f".{path.name}.partial")
-        conn.execute(f"copy {table.schema}.{table.name} to '{partial}' (format parquet, compression zstd)")
+        # COPY answers with the rows it wrote: no second scan to count them
+        [(written[f"{table.schema}.{table.name}"],)] = conn.execute(
+            f"copy {table.schema}.{table.name} to '{partial}' (format parquet, compression zstd)"
+        ).fetchall()
         os.replace(partial, path)
-        written[f"{table.schema}.{table.name}"] = conn.execute(f"select count(*) from {table.schema}.{table.name}").fetchone()[0]
     return written
 
 
@@ -80,8 +82,9 @@ def publish_marts(conn: duckdb.DuckDBPyConnection, published_dir: Path) -> dict[
     version.mkdir(parents=True)
     rows = {}
     for mart in marts:
-        conn.execute(f"copy main.{mart} to '{version / f'{mart}.parquet'}' (format parquet, compression zstd)")
-        rows[mart] = conn.execute(f"select count(*) from main.{mart}").fetchone()[0]
+        [(rows[mart],)] = conn.execute(
+            f"copy main.{mart} to '{version / f'{mart}.parquet'}' (format parquet, compression zstd)"
+        ).fetchall()
     link, staged = published_dir / MARTS_LINK, published_dir / f".{MARTS_LINK}.next"
     staged.unlink(missing_ok=True)
     staged.symlink_to(version.name)

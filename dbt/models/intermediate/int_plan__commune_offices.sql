@@ -1,5 +1,6 @@
--- The Transaction Office each new commune reports its plan through: the office serving most of
--- the commune's loans (a merged commune may have points of two former district offices).
+-- Where each new commune's plan goes up: its province, and the Transaction Office serving most of
+-- its loans (a merged commune may have points of two former district offices). A commune with no
+-- loans yet has no office serving it; its plan still counts, under 'UNASSIGNED'.
 with loans_per_office as (
     select new_commune_code, transaction_office_code, count(*) as loans
     from {{ ref('int_loans__new_commune') }}
@@ -16,9 +17,8 @@ ranked as (
 )
 
 select
-    ranked.new_commune_code,
+    communes.commune_code as new_commune_code,
     communes.province_code,
-    ranked.transaction_office_code
-from ranked
-inner join {{ ref('stg_admin__new_communes') }} as communes on communes.commune_code = ranked.new_commune_code
-where ranked.office_rank = 1
+    coalesce(ranked.transaction_office_code, 'UNASSIGNED') as transaction_office_code
+from {{ ref('stg_admin__new_communes') }} as communes
+left join ranked on ranked.new_commune_code = communes.commune_code and ranked.office_rank = 1

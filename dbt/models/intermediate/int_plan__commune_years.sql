@@ -98,9 +98,8 @@ running as (
 
 select
     running.plan_year,
-    communes.province_code,
-    -- a commune with demand but no loans yet has no office serving it: its plan still counts
-    coalesce(offices.transaction_office_code, 'UNASSIGNED') as transaction_office_code,
+    offices.province_code,
+    offices.transaction_office_code,
     running.new_commune_code,
     running.program_code,
     running.funding_source,
@@ -114,5 +113,4 @@ select
     running.planned_households,
     running.planned_beneficiaries
 from running
-inner join {{ ref('stg_admin__new_communes') }} as communes on communes.commune_code = running.new_commune_code
-left join {{ ref('int_plan__commune_offices') }} as offices on offices.new_commune_code = running.new_commune_code
+inner join {{ ref('int_plan__commune_offices') }} as offices on offices.new_commune_code = running.new_commune_code

@@ -4,20 +4,7 @@
 {% set amounts = ['opening_principal', 'collections', 'new_disbursement', 'relending', 'closing_principal',
                   'capital_needed', 'overdue_at_plan_start', 'planned_households', 'planned_beneficiaries'] %}
 with levels as (
-    select 'commune' as unit_level, new_commune_code as unit_code, transaction_office_code as parent_unit_code,
-           plan_year, province_code, program_code, funding_source,
-           {% for a in amounts %}{{ a }}{{ ', ' if not loop.last }}{% endfor %}
-    from {{ ref('int_plan__commune_years') }}
-    union all
-    select 'office', transaction_office_code, province_code, plan_year, province_code, program_code, funding_source,
-           {% for a in amounts %}sum({{ a }}){{ ', ' if not loop.last }}{% endfor %}
-    from {{ ref('int_plan__commune_years') }}
-    group by transaction_office_code, province_code, plan_year, program_code, funding_source
-    union all
-    select 'province', province_code, cast(null as {{ dbt.type_string() }}), plan_year, province_code, program_code, funding_source,
-           {% for a in amounts %}sum({{ a }}){{ ', ' if not loop.last }}{% endfor %}
-    from {{ ref('int_plan__commune_years') }}
-    group by province_code, plan_year, program_code, funding_source
+    {{ plan_unit_levels(ref('int_plan__commune_years'), ['plan_year', 'program_code', 'funding_source'], amounts) }}
 ),
 
 unit_names as (

@@ -45,25 +45,14 @@ commune_actuals as (
 ),
 
 located as (
-    select commune_actuals.*, communes.province_code,
-           coalesce(offices.transaction_office_code, 'UNASSIGNED') as transaction_office_code
+    select commune_actuals.*, offices.province_code, offices.transaction_office_code
     from commune_actuals
-    inner join {{ ref('stg_admin__new_communes') }} as communes on communes.commune_code = commune_actuals.new_commune_code
-    left join {{ ref('int_plan__commune_offices') }} as offices on offices.new_commune_code = commune_actuals.new_commune_code
+    inner join {{ ref('int_plan__commune_offices') }} as offices on offices.new_commune_code = commune_actuals.new_commune_code
 ),
 
 actual_levels as (
-    select 'commune' as unit_level, new_commune_code as unit_code, plan_year, program_code, funding_source,
-           actual_closing_principal, actual_disbursement
-    from located
-    union all
-    select 'office', transaction_office_code, plan_year, program_code, funding_source,
-           sum(actual_closing_principal), sum(actual_disbursement)
-    from located group by transaction_office_code, plan_year, program_code, funding_source
-    union all
-    select 'province', province_code, plan_year, program_code, funding_source,
-           sum(actual_closing_principal), sum(actual_disbursement)
-    from located group by province_code, plan_year, program_code, funding_source
+    {{ plan_unit_levels('located', ['plan_year', 'program_code', 'funding_source'],
+                        ['actual_closing_principal', 'actual_disbursement']) }}
 ),
 
 plans as (
