@@ -3,25 +3,32 @@
 -- and province, the mart's outstanding equals the ledger's net principal movements up to that
 -- day, each movement counted in the province of the commune its own row carries (old communes
 -- through the crosswalk: provinces merged whole in 2025, so any successor names the province).
-with row_provinces as (
-    select
-        transactions.month_end_date,
-        coalesce(new_communes.province_code, successor_communes.province_code) as province_code,
-        transactions.current_movement + transactions.overdue_movement + transactions.frozen_movement as net_movement
-    from {{ ref('stg_branch__transactions') }} as transactions
-    left join {{ ref('stg_admin__new_communes') }} as new_communes
-        on new_communes.commune_code = transactions.commune_code and transactions.commune_era = 'new'
-    left join {{ ref('stg_admin__commune_crosswalk') }} as crosswalk
-        on crosswalk.old_commune_code = transactions.commune_code and crosswalk.is_default_successor
-        and transactions.commune_era = 'old'
-    left join {{ ref('stg_admin__new_communes') }} as successor_communes
-        on successor_communes.commune_code = crosswalk.new_commune_code
+with commune_months as (
+    select month_end_date, commune_era, commune_code, sum(current_movement + overdue_movement + frozen_movement) as net_movement
+    from {{ ref('stg_branch__transactions') }}
+    group by month_end_date, commune_era, commune_code
 ),
 
+-- the era decides in the select, not in the joins: a join condition on one side only makes a nested-loop join
 monthly_net as (
-    select month_end_date, province_code, sum(net_movement) as net_movement
-    from row_provinces
-    group by month_end_date, province_code
+    select
+        commune_months.month_end_date,
+        case
+            when commune_months.commune_era = 'new' then new_communes.province_code else successor_communes.province_code
+        end as province_code,
+        sum(commune_months.net_movement) as net_movement
+    from commune_months
+    left join {{ ref('stg_admin__new_communes') }} as new_communes
+        on new_communes.commune_code = commune_months.commune_code
+    left join {{ ref('stg_admin__commune_crosswalk') }} as crosswalk
+        on crosswalk.old_commune_code = commune_months.commune_code and crosswalk.is_default_successor
+    left join {{ ref('stg_admin__new_communes') }} as successor_communes
+        on successor_communes.commune_code = crosswalk.new_commune_code
+    group by
+        commune_months.month_end_date,
+        case
+            when commune_months.commune_era = 'new' then new_communes.province_code else successor_communes.province_code
+        end
 ),
 
 ledger as (

@@ -38,5 +38,5 @@ select
 from {{ ref('stg_branch__loans') }} as loans
 left join {{ ref('stg_branch__transaction_points') }} as points on points.transaction_point_id = loans.transaction_point_id
 left join latest_new_commune on latest_new_commune.loan_id = loans.loan_id
-left join default_successor
-    on default_successor.old_commune_code = loans.commune_code and loans.commune_era = 'old'
+-- the era decides in the select, not here: a join condition on one side only makes a nested-loop join
+left join default_successor on default_successor.old_commune_code = loans.commune_code

@@ -5,7 +5,8 @@ select
     state.province_code,
     state.new_commune_code,
     new_communes.commune_name as new_commune_name,
-    count(distinct case when state.outstanding_principal > 0 then state.loan_id end) as loans_with_outstanding,
+    -- a loan has one row a month-end, so counting rows counts loans
+    sum(case when state.outstanding_principal > 0 then 1 else 0 end) as loans_with_outstanding,
     sum(state.outstanding_principal) as outstanding_principal,
     sum(state.overdue_principal) as overdue_principal,
     sum(state.frozen_principal) as frozen_principal,

@@ -12,8 +12,9 @@ cells as (
         new_commune_code,
         program_code,
         organisation_code,
-        count(distinct case when outstanding_principal > 0 then loan_id end) as loans_with_outstanding,
-        count(distinct case when overdue_principal > 0 then loan_id end) as loans_with_overdue,
+        -- a loan has one row a month-end, so counting rows counts loans
+        sum(case when outstanding_principal > 0 then 1 else 0 end) as loans_with_outstanding,
+        sum(case when overdue_principal > 0 then 1 else 0 end) as loans_with_overdue,
         sum(current_principal) as current_principal,
         sum(overdue_principal) as overdue_principal,
         sum(frozen_principal) as frozen_principal,

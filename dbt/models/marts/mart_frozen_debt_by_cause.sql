@@ -6,7 +6,8 @@ select
     state.new_commune_code,
     state.frozen_cause_code as cause_code,
     causes.cause_name_vi,
-    count(distinct state.loan_id) as loans_frozen,
+    -- a loan has one row a month-end, so counting rows counts loans
+    count(*) as loans_frozen,
     sum(state.frozen_principal) as frozen_principal,
     sum(case when state.frozen_until <= state.as_of_date then state.frozen_principal else 0 end) as frozen_principal_past_expiry,
     min(state.frozen_until) as earliest_frozen_until

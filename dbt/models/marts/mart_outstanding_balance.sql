@@ -2,9 +2,13 @@
 -- funding source and organisation, with its growth since 31 December and over twelve months.
 -- Growth compares the same unit: a unit that owed at the comparison date and owes nothing now
 -- still has a row (outstanding 0), so growth sums exactly from any unit up to the province.
-with balances as (
+-- The cell a loan's balances add up in (its province, office, commune, program, funding source and
+-- organisation), numbered so the 15 M loan-month rows are grouped on small integer keys.
+with loan_cells as (
     select
-        balances.as_of_date,
+        loans.loan_id,
+        loans.borrower_key,
+        loan_communes.is_allocated,
         new_communes.province_code,
         loan_communes.transaction_office_code,
         loan_communes.new_commune_code,
@@ -12,26 +16,63 @@ with balances as (
         loans.program_code,
         loans.funding_source,
         coalesce(loans.organisation_code, 'DIRECT') as organisation_code,
+        dense_rank() over (
+            order by new_communes.province_code, loan_communes.transaction_office_code, loan_communes.new_commune_code,
+                     loans.program_code, loans.funding_source, coalesce(loans.organisation_code, 'DIRECT')
+        ) as cell_number
+    from {{ ref('stg_branch__loans') }} as loans
+    inner join {{ ref('int_loans__new_commune') }} as loan_communes on loan_communes.loan_id = loans.loan_id
+    inner join {{ ref('stg_admin__new_communes') }} as new_communes on new_communes.commune_code = loan_communes.new_commune_code
+),
+
+extra_loans as (
+    {{ extra_loans_of_borrowers('loan_cells', ref('int_loan_balances__month_end')) }}
+),
+
+cell_sums as (
+    select
+        balances.as_of_date,
+        loan_cells.cell_number,
         sum(balances.current_principal) as current_principal,
         sum(balances.overdue_principal) as overdue_principal,
         sum(balances.frozen_principal) as frozen_principal,
         sum(balances.outstanding_principal) as outstanding_principal,
-        count(distinct case when balances.outstanding_principal > 0 then balances.loan_id end) as loans_with_outstanding,
-        count(distinct case when balances.outstanding_principal > 0 then loans.borrower_key end) as borrowers_with_outstanding,
-        sum(case when loan_communes.is_allocated then balances.outstanding_principal else 0 end) as allocated_principal
+        -- a loan has one row a month-end, so counting rows counts loans
+        sum(case when balances.outstanding_principal > 0 then 1 else 0 end) as loans_with_outstanding,
+        sum(case when balances.outstanding_principal > 0 and loan_cells.borrower_key is not null then 1 else 0 end) as loans_of_borrowers,
+        sum(case when loan_cells.is_allocated then balances.outstanding_principal else 0 end) as allocated_principal
     from {{ ref('int_loan_balances__month_end') }} as balances
-    inner join {{ ref('stg_branch__loans') }} as loans on loans.loan_id = balances.loan_id
-    inner join {{ ref('int_loans__new_commune') }} as loan_communes on loan_communes.loan_id = balances.loan_id
-    inner join {{ ref('stg_admin__new_communes') }} as new_communes on new_communes.commune_code = loan_communes.new_commune_code
-    group by
-        balances.as_of_date,
-        new_communes.province_code,
-        loan_communes.transaction_office_code,
-        loan_communes.new_commune_code,
-        new_communes.commune_name,
-        loans.program_code,
-        loans.funding_source,
-        coalesce(loans.organisation_code, 'DIRECT')
+    inner join loan_cells on loan_cells.loan_id = balances.loan_id
+    group by balances.as_of_date, loan_cells.cell_number
+),
+
+cells as (
+    select distinct
+        cell_number, province_code, transaction_office_code, new_commune_code, new_commune_name,
+        program_code, funding_source, organisation_code
+    from loan_cells
+),
+
+balances as (
+    select
+        cell_sums.as_of_date,
+        cells.province_code,
+        cells.transaction_office_code,
+        cells.new_commune_code,
+        cells.new_commune_name,
+        cells.program_code,
+        cells.funding_source,
+        cells.organisation_code,
+        cell_sums.current_principal,
+        cell_sums.overdue_principal,
+        cell_sums.frozen_principal,
+        cell_sums.outstanding_principal,
+        cell_sums.loans_with_outstanding,
+        cell_sums.loans_of_borrowers - coalesce(extra_loans.extra_loans, 0) as borrowers_with_outstanding,
+        cell_sums.allocated_principal
+    from cell_sums
+    inner join cells on cells.cell_number = cell_sums.cell_number
+    left join extra_loans on extra_loans.as_of_date = cell_sums.as_of_date and extra_loans.cell_number = cell_sums.cell_number
 ),
 
 month_ends as (

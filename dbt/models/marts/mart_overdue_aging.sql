@@ -7,7 +7,8 @@ select
     state.organisation_code,
     buckets.aging_bucket,
     buckets.bucket_order,
-    count(distinct state.loan_id) as loans_with_overdue,
+    -- a loan has one row a month-end and one bucket, so counting rows counts loans
+    count(*) as loans_with_overdue,
     sum(state.overdue_principal) as overdue_principal,
     sum(state.outstanding_principal) as outstanding_principal
 from {{ ref('int_loan_state__month_end') }} as state
