@@ -20,8 +20,8 @@ loan_months as (
         b.interest_collected,
         b.principal_repaid,
         -- interest due this month on last month-end's balance; frozen debt accrues none
-        coalesce(lag(b.current_principal) over (partition by b.loan_id order by b.as_of_date), 0) * loans.annual_rate / 1200
-        + coalesce(lag(b.overdue_principal) over (partition by b.loan_id order by b.as_of_date), 0) * loans.overdue_annual_rate / 1200
+        b.current_principal_at_month_start * loans.annual_rate / 1200
+        + b.overdue_principal_at_month_start * loans.overdue_annual_rate / 1200
             as interest_due
     from {{ ref('int_loan_balances__month_end') }} as b
     inner join {{ ref('stg_branch__loans') }} as loans on loans.loan_id = b.loan_id

@@ -16,35 +16,19 @@ with monthly_movements as (
     group by loan_id, month_end_date
 ),
 
-movement_balances as (
-    select
-        loan_id,
-        month_end_date,
-        sum(current_movement + overdue_movement + frozen_movement)
-            over (partition by loan_id order by month_end_date rows between unbounded preceding and current row) as balance_after
-    from monthly_movements
-),
-
-loan_span as (
+-- A loan runs from its first ledger month to its last, if its movements add up to nothing owed
+-- there (the balance after its last movement is the sum of them all); one still owing runs to the
+-- ledger's end.
+loan_end as (
     select
         loan_id,
         min(month_end_date) as first_month_end,
-        -- a loan whose last movement leaves nothing owed ends there; one still owing runs to the ledger's end
-        max(case when balance_after = 0 then month_end_date end) as last_zero_month_end,
-        max(month_end_date) as last_movement_month_end
-    from movement_balances
-    group by loan_id
-),
-
-loan_end as (
-    select
-        loan_span.loan_id,
-        loan_span.first_month_end,
         case
-            when loan_span.last_zero_month_end = loan_span.last_movement_month_end then loan_span.last_zero_month_end
+            when sum(current_movement + overdue_movement + frozen_movement) = 0 then max(month_end_date)
             else (select max(month_end_date) from monthly_movements)
         end as last_month_end
-    from loan_span
+    from monthly_movements
+    group by loan_id
 ),
 
 month_ends as (
@@ -66,6 +50,9 @@ select
     sum(coalesce(m.frozen_movement, 0)) over loan_history as frozen_principal,
     sum(coalesce(m.current_movement, 0) + coalesce(m.overdue_movement, 0) + coalesce(m.frozen_movement, 0))
         over loan_history as outstanding_principal,
+    -- what the loan owed at the previous month-end: this month-end's balance less this month's movements
+    sum(coalesce(m.current_movement, 0)) over loan_history - coalesce(m.current_movement, 0) as current_principal_at_month_start,
+    sum(coalesce(m.overdue_movement, 0)) over loan_history - coalesce(m.overdue_movement, 0) as overdue_principal_at_month_start,
     coalesce(m.interest_collected, 0) as interest_collected,
     coalesce(m.principal_repaid, 0) as principal_repaid,
     coalesce(m.principal_written_off, 0) as principal_written_off

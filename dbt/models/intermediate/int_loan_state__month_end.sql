@@ -136,9 +136,9 @@ monthly as (
         case when events.freezes > 0 then balances.as_of_date end as freeze_month_end,
         coalesce(events.principal_repaid_from_current, 0) as principal_repaid_from_current,
         -- principal owed at the start of the month: last month-end's, or what the ledger brought forward
-        coalesce(lag(balances.current_principal) over loan_history, 0) + coalesce(events.principal_brought_forward, 0)
+        balances.current_principal_at_month_start + coalesce(events.principal_brought_forward, 0)
             as current_principal_at_month_start,
-        coalesce(lag(balances.overdue_principal) over loan_history, 0) as overdue_principal_at_month_start,
+        balances.overdue_principal_at_month_start,
         greatest(
             coalesce(scheduled.principal_scheduled, 0) - coalesce(events.principal_extended, 0) + coalesce(extended_into.principal_extended_into, 0),
             0
@@ -147,7 +147,6 @@ monthly as (
     left join monthly_events as events on events.loan_id = balances.loan_id and events.month_end_date = balances.as_of_date
     left join scheduled on scheduled.loan_id = balances.loan_id and scheduled.month_end_date = balances.as_of_date
     left join extended_into on extended_into.loan_id = balances.loan_id and extended_into.month_end_date = balances.as_of_date
-    window loan_history as (partition by balances.loan_id order by balances.as_of_date)
 ),
 
 with_accrual as (
