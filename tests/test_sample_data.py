@@ -113,3 +113,21 @@ def test_balance_buckets_are_never_negative(landing):
         running = movement.groupby(ledger.loan_id).cumsum()
         assert running.min() >= 0, bucket
     assert (ledger.principal_amount >= 0).all() and (ledger.interest_amount >= 0).all()
+
+
+def test_a_selection_across_branches_is_written_branch_by_branch_with_distinct_ids(tmp_path):
+    # Old Tuyên Quang joined new Tuyên Quang (08); old Lào Cai joined new Lào Cai (15).
+    root = tmp_path / "landing"
+    generate(root, GenerationConfig(provinces=("08", "10"), communes=1, start_year=2025, end_year=2025))
+    crosswalk = new_communes().set_index("commune_code").province_code
+    for source in LANDING_SOURCES.values():
+        assert sorted(p.name for p in (root / source.folder).iterdir()) == ["08", "15"], source.name
+        frame = _read(root, source.name)
+        assert not frame.duplicated(list(source.key)).any(), source.name
+    loans = _read(root, "loans")
+    assert set(loans.loan_id.str[2:4]) == {"08", "15"}
+    # Each branch's ledger holds only loans of its own communes.
+    ledger = pd.concat(pd.read_parquet(p).assign(branch=p.parent.name) for p in (root / "transactions").glob("*/*"))
+    after = ledger[pd.to_datetime(ledger.transaction_date) >= pd.Timestamp(REORGANISATION_DATE)]
+    assert (after.commune_code.map(crosswalk) == after.branch).all()
+    assert ledger.loan_id.isin(loans.loan_id).all()

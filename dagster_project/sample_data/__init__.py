@@ -3,6 +3,7 @@ the reference province's published figures (domain.md §6). See docs/data-contra
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import pandas as pd
 
 from dagster_project.contract import LANDING_SOURCES
 from dagster_project.sample_data.config import GenerationConfig
-from dagster_project.sample_data.geography import build_geography, transaction_points_register
+from dagster_project.sample_data.geography import branch_provinces, build_geography, transaction_points_register
 from dagster_project.sample_data.households import build_borrowers, build_groups
 from dagster_project.sample_data.ledger import TYPE_ORDER, BUCKETS, interest_rows, opening_balances, principal_events, with_balances
 from dagster_project.sample_data.loans import build_loans
@@ -22,11 +23,28 @@ __all__ = ["GenerationConfig", "generate"]
 
 
 def generate(landing_dir: Path, config: GenerationConfig = GenerationConfig()) -> dict:
-    """Write every landing source for the configured province(s); return row counts."""
+    """Write every landing source for the configured province(s), one folder per branch; return the
+    branches and row counts.
+
+    A selection within one branch (new province) is generated in one piece. A wider one, up to the
+    whole country, is generated branch by branch, as branches export, so memory stays that of the
+    largest branch: each from its own random stream, with the branch code in its identifiers."""
+    branches = branch_provinces(config)
+    if len(branches) == 1:
+        return _generate_branch(Path(landing_dir), config)
+    rows: dict[str, int] = {}
+    for branch, provinces in branches.items():
+        part = _generate_branch(Path(landing_dir), replace(config, provinces=provinces, id_prefix=branch,
+                                                           seed=config.seed * 100 + int(branch)))
+        rows = {name: rows.get(name, 0) + count for name, count in part["rows"].items()}
+    return {"branch_code": ", ".join(branches), "rows": rows}
+
+
+def _generate_branch(landing_dir: Path, config: GenerationConfig) -> dict:
     rng = np.random.default_rng(config.seed)
     geography = build_geography(config, rng)
     borrowers = build_borrowers(config, geography, rng)
-    groups = build_groups(geography, borrowers, rng)
+    groups = build_groups(config, geography, borrowers, rng)
     book = build_loans(config, borrowers, groups, geography.communes, rng)
 
     events = with_balances(principal_events(book, rng))
@@ -38,10 +56,9 @@ def generate(landing_dir: Path, config: GenerationConfig = GenerationConfig()) -
     # The extract holds the loans with a row in the ledger's years.
     kept = np.sort(ledger.loan_index.unique())
     loans = book.loans.set_index("loan_index").loc[kept].reset_index()
-    transactions = _transactions(ledger, loans, borrowers, geography)
+    transactions = _transactions(ledger, loans, borrowers, geography, config.id_prefix)
     borrowers = _registered(borrowers, loans, transactions, config)
 
-    landing_dir = Path(landing_dir)
     branch = geography.branch_code
     for source in LANDING_SOURCES.values():
         clear(landing_dir, source, branch)
@@ -66,10 +83,10 @@ def generate(landing_dir: Path, config: GenerationConfig = GenerationConfig()) -
     return {"branch_code": branch, "rows": rows}
 
 
-def _transactions(ledger: pd.DataFrame, loans: pd.DataFrame, borrowers: pd.DataFrame, geography) -> pd.DataFrame:
+def _transactions(ledger: pd.DataFrame, loans: pd.DataFrame, borrowers: pd.DataFrame, geography, id_prefix: str) -> pd.DataFrame:
     ledger = ledger.assign(type_order=pd.Categorical(ledger.transaction_type, TYPE_ORDER).codes)
     ledger = ledger.sort_values(["date", "type_order", "loan_index", "role"], kind="stable", ignore_index=True)
-    ledger["transaction_id"] = code("GD", np.arange(1, len(ledger) + 1), 10)
+    ledger["transaction_id"] = code("GD" + id_prefix, np.arange(1, len(ledger) + 1), 10)
     # A reversal names the disbursement it cancels.
     reversed_ids = ledger[ledger.role == "reversed"].set_index("loan_index").transaction_id
     is_reversal = (ledger.role == "reversal").to_numpy()
@@ -115,7 +132,7 @@ def _registered(borrowers: pd.DataFrame, loans: pd.DataFrame, transactions: pd.D
         commune_code=era_codes(registered, borrowers.old_commune_code.to_numpy(), borrowers.new_commune_code.to_numpy()),
         left_residence=borrowers.index.isin(left),
         eligibility_year=pd.array(eligibility, dtype="Int64"),
-        group_id=np.where(borrowers.group_index >= 0, code("TO", borrowers.group_index + 1, 6), None),
+        group_id=np.where(borrowers.group_index >= 0, code("TO" + config.id_prefix, borrowers.group_index + 1, 6), None),
         village_name="Thôn " + (borrowers.group_index % 16 + 1).astype(str),
     )
 

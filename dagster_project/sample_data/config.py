@@ -18,11 +18,14 @@ AMOUNT_FACTOR = 0.845  # multiplies every loan amount
 class GenerationConfig:
     seed: int = 2014
     provinces: tuple[str, ...] = (REFERENCE_PROVINCE,)  # old (63-province) codes; ("all",) for the country
-    communes: int | None = None  # keep only the first N communes of the selection (tests)
+    communes: int | None = None  # keep only the first N communes of each branch (tests)
     start_year: int = 2014  # first year of the ledger; earlier loans enter as opening balances
     end_year: int = 2025
     scale: float = 1.0  # multiplies the number of borrowers per commune
     ledger_format: str = "parquet"  # or "csv"
+    # Put in every generated identifier when a sample spans several branches, which are generated one
+    # at a time (each from its own random stream) and must not reuse each other's ids.
+    id_prefix: str = ""
 
     @property
     def start_date(self) -> date:

@@ -22,12 +22,27 @@ class Geography:
         return self.communes.new_province_code.iloc[0]
 
 
-def build_geography(config: GenerationConfig, rng: np.random.Generator) -> Geography:
+def _selected_communes(config: GenerationConfig) -> pd.DataFrame:
     old = old_communes()
     if config.provinces != ("all",):
         old = old[old.province_code.isin(config.provinces)]
     old = old[~old.commune_code.str.startswith("H")]  # island districts without communes
-    old = old.sort_values("commune_code").reset_index(drop=True)
+    return old.sort_values("commune_code").reset_index(drop=True)
+
+
+def branch_provinces(config: GenerationConfig) -> dict[str, tuple[str, ...]]:
+    """The selected old provinces by branch: the new province their communes joined in 2025
+    (provinces merged whole, so each old province has one)."""
+    old = _selected_communes(config)
+    crosswalk = commune_crosswalk()
+    default = crosswalk[crosswalk.is_default_successor].set_index("old_commune_code").new_commune_code
+    branch = old.commune_code.map(default).map(new_communes().set_index("commune_code").province_code)
+    provinces = old.assign(branch=branch).groupby("branch").province_code.unique()
+    return {b: tuple(sorted(codes)) for b, codes in provinces.sort_index().items()}
+
+
+def build_geography(config: GenerationConfig, rng: np.random.Generator) -> Geography:
+    old = _selected_communes(config)
     if config.communes:
         old = old.head(config.communes)
     crosswalk = commune_crosswalk()

@@ -82,8 +82,8 @@ def build_borrowers(config: GenerationConfig, geography: Geography, rng: np.rand
     return pd.DataFrame(
         {
             "borrower_no": borrower_no,
-            "borrower_id": code("KH", borrower_no, 8),
-            "household_id": code("HGD", borrower_no, 8),
+            "borrower_id": code("KH" + config.id_prefix, borrower_no, 8),
+            "household_id": code("HGD" + config.id_prefix, borrower_no, 8),
             "full_name": pd.Series(family) + " " + pd.Series(middle) + " " + pd.Series(given),
             "national_id": national_id,
             "phone": phone,
@@ -101,7 +101,7 @@ def build_borrowers(config: GenerationConfig, geography: Geography, rng: np.rand
     )
 
 
-def build_groups(geography: Geography, borrowers: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+def build_groups(config: GenerationConfig, geography: Geography, borrowers: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     members = borrowers[borrowers.group_index >= 0]
     groups = (
         members.groupby("group_index")
@@ -117,7 +117,7 @@ def build_groups(geography: Geography, borrowers: pd.DataFrame, rng: np.random.G
     return pd.DataFrame(
         {
             "group_index": groups.group_index,
-            "group_id": code("TO", groups.group_index + 1, 6),
+            "group_id": code("TO" + config.id_prefix, groups.group_index + 1, 6),
             "group_name": "Tổ TK&VV " + pd.Series(village),
             "village_name": village,
             "commune_code": communes.commune_code.to_numpy()[c],

@@ -31,7 +31,6 @@ def _events(**columns) -> pd.DataFrame:
 def principal_events(book: LoanBook, rng: np.random.Generator) -> pd.DataFrame:
     loans, inst = book.loans, book.instalments
     fate = loans.fate.to_numpy()[inst.loan_index]
-    count = loans.instalment_count.to_numpy()[inst.loan_index]
     # The instalment where trouble starts: any but the first for most loans.
     trouble_no = 1 + (rng.random(len(loans)) * loans.instalment_count.to_numpy()).astype(int)
     k = trouble_no[inst.loan_index]

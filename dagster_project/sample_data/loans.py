@@ -121,7 +121,7 @@ def build_loans(config: GenerationConfig, borrowers: pd.DataFrame, groups: pd.Da
             "disbursement_month": month,
         }
     )
-    loans["loan_id"] = code("HD", loans.loan_index + 1, 9)
+    loans["loan_id"] = code("HD" + config.id_prefix, loans.loan_index + 1, 9)
     purpose = {"01": "production", "19": "production", "09": "production", "10": "production", "99": "production",
                "02": "study", "03": "job", "04": "work_abroad", "07": "house", "12": "social_house"}
     loans["purpose"] = loans.program_code.map(purpose).fillna(

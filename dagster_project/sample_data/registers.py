@@ -42,7 +42,7 @@ def savings_deposits(config: GenerationConfig, geography: Geography, groups: pd.
             "transaction_point_id": groups.transaction_point_id.to_numpy()[group],
         }
     ).sort_values(["deposit_date", "group_id"], ignore_index=True)
-    frame.insert(0, "deposit_id", code("TK", np.arange(1, len(frame) + 1), 10))
+    frame.insert(0, "deposit_id", code("TK" + config.id_prefix, np.arange(1, len(frame) + 1), 10))
     return frame
 
 
@@ -71,7 +71,7 @@ def capital_sources(config: GenerationConfig, geography: Geography, outstanding_
     frame["amount"] = np.round(frame.amount.astype(float)).astype(np.int64)
     frame["direction"] = "in"
     frame = frame.sort_values(["effective_date", "source"], ignore_index=True)
-    frame.insert(0, "capital_entry_id", code("NV", np.arange(1, len(frame) + 1), 6))
+    frame.insert(0, "capital_entry_id", code("NV" + config.id_prefix, np.arange(1, len(frame) + 1), 6))
     return frame
 
 
