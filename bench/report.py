@@ -27,7 +27,7 @@ def rows(results: list[dict]) -> list[str]:
     ]
     body = []
     for r in results:
-        b, i, p = r["build"], r["ingest"], r["pandas_alternative"]
+        b, i, p = r["build"], r["ingest"], r.get("pandas_alternative")
         month = r.get("new_month")
         month_cell = (f"{_s(month['1y']['seconds'])} / {_s(month['10y']['seconds'])} ({month['ratio_10y_over_1y']:.2f}×); "
                       f"load only {_s(month['1y']['load_seconds'])} / {_s(month['10y']['load_seconds'])}") if month else "–"
@@ -35,11 +35,30 @@ def rows(results: list[dict]) -> list[str]:
             f"| {r['scale']} | {r['repeat']} ({r.get('new_month_repeat', r['repeat'])}) |"
             f" {b['transactions']:,} | {_s(r['generation']['seconds'])} | {_s(b['seconds'])} "
             f"| {i['rows_per_second']:,.0f} ({100 * i['share_of_bare_duckdb']:.0f} %) | {100 * r['quality_gate_share']:.0f} % "
-            f"| {_s(b['dbt_seconds'])} | {month_cell} | {_s(p['seconds'])} ({p['build_over_pandas_time_ratio']:.1f}×) "
-            f"| {'yes' if p['comparison']['agree'] else 'NO'} ({p['comparison']['rows_compared']:,} rows) "
+            f"| {_s(b['dbt_seconds'])} | {month_cell} | {_pandas(p)} "
             f"| {_gib(r['generation']['peak_rss_bytes'])} / {_gib(r['build']['peak_rss_bytes'])} |"
         )
     return header + body
+
+
+def _pandas(p: dict | None) -> str:
+    if p is None:
+        return "– | –"
+    agree = "yes" if p["comparison"]["agree"] else "NO"
+    return (f"{_s(p['seconds'])} ({p['build_over_pandas_time_ratio']:.1f}×) "
+            f"| {agree} ({p['comparison']['rows_compared']:,} rows)")
+
+
+def slowest_dbt_nodes(results: list[dict], top: int = 8) -> list[str]:
+    """The dbt nodes that take longest at the largest scale measured (median seconds)."""
+    r = max(results, key=lambda r: r["build"]["transactions"])
+    nodes = r["build"].get("dbt_node_seconds")
+    if not nodes:
+        return []
+    lines = [f"Slowest dbt nodes at the {r['scale']} scale (median s of the full builds; "
+             f"{len(nodes)} nodes, {sum(nodes.values()):,.0f} s in all on 2 threads):", "",
+             "| node | s |", "|---|---|"]
+    return lines + [f"| `{name}` | {seconds:,.1f} |" for name, seconds in sorted(nodes.items(), key=lambda kv: -kv[1])[:top]]
 
 
 def write_table(results_dir: Path, doc: Path = DOC) -> None:
@@ -50,7 +69,7 @@ def write_table(results_dir: Path, doc: Path = DOC) -> None:
     m = results[0]["machine"]
     lines = [BEGIN, "",
              f"Machine: {m['cpus']} cores ({m['cpu_model']}), {m['memory_gib']} GiB, Python {m['python']}, "
-             f"DuckDB {m['duckdb']}, {m['platform']}.", "", *rows(results), "", END]
+             f"DuckDB {m['duckdb']}, {m['platform']}.", "", *rows(results), "", *slowest_dbt_nodes(results), "", END]
     text = doc.read_text(encoding="utf-8")
     start, stop = text.index(BEGIN), text.index(END) + len(END)
     doc.write_text(text[:start] + "\n".join(lines) + text[stop:], encoding="utf-8")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -16,7 +16,8 @@ class Scale:
     # history is shorter than that.
     incremental_month: str | None = None
     repeat: int = 3
-    extra: dict = field(default_factory=dict)
+    # The pandas alternative holds every ledger row in memory: past a few provinces it cannot run here.
+    pandas_alternative: bool = True
 
 
 SCALES = {
@@ -36,7 +37,7 @@ SCALES = {
     "country": Scale(
         "country", "the whole country (every commune), 2025",
         ["--provinces", "all", "--start-year", "2025", "--end-year", "2025"],
-        "2025-01", "2025-12", repeat=1,
+        "2025-01", "2025-12", repeat=1, pandas_alternative=False,
     ),
 }
 

@@ -9,7 +9,7 @@ FIELDS = {
     "generation": ["seconds", "peak_rss_bytes"],
     "bare_duckdb": ["seconds", "rows", "rows_per_second"],
     "build": ["seconds", "transactions", "ingest_seconds", "transactions_ingest_seconds", "quality_gate_seconds",
-              "dbt_seconds", "peak_rss_bytes", "steps"],
+              "dbt_seconds", "peak_rss_bytes", "steps", "dbt_node_seconds"],
     "ingest": ["rows_per_second", "bare_duckdb_rows_per_second", "share_of_bare_duckdb"],
     "pandas_alternative": ["seconds", "rows", "comparison", "build_over_pandas_time_ratio"],
 }
@@ -22,6 +22,7 @@ def test_smoke_scale_runs_and_pandas_agrees_with_the_warehouse(tmp_path):
         assert all(f in result[section] for f in fields), (section, result[section].keys())
     assert result["build"]["transactions"] == result["bare_duckdb"]["rows"] > 0
     assert 0 < result["quality_gate_share"] < 1
+    assert result["build"]["dbt_node_seconds"]["mart_outstanding_balance"] > 0
     assert result["peak_rss_bytes"] > 0 and result["machine"]["cpus"] >= 1
     comparison = result["pandas_alternative"]["comparison"]
     assert comparison["agree"], comparison
