@@ -16,6 +16,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from dagster_project.contract import LANDING_SOURCES, landing_file_name
+from dagster_project.ingest import loader
+from dagster_project.ingest.loader import landing_files, landing_months, load_months, load_register
+from dagster_project.reference.admin_units import new_communes, old_communes
 
 MONTHS = [f"2024-{m:02d}" for m in range(1, 9)]
 ROWS_PER_MONTH = 20_000
@@ -165,3 +168,38 @@ def test_a_load_killed_midway_leaves_whole_months_and_a_rerun_completes_it(tmp_p
 
     assert run_load(killed, landing).wait() == 0
     assert table_fingerprint(killed) == table_fingerprint(clean)
+
+
+def _backfill(warehouse: Path, landing: Path) -> None:
+    """Registers, then every ledger month in one backfill (load_months), as the ledger job does."""
+    with duckdb.connect(str(warehouse)) as conn:
+        conn.execute("create schema if not exists raw")
+        for name, frame in (("admin_units_old", old_communes()), ("admin_units_new", new_communes())):
+            conn.execute(f"create or replace table raw.{name} as select * from frame")
+        for source in ("transaction_points", "groups", "borrowers", "loans"):
+            load_register(conn, LANDING_SOURCES[source], landing)
+        transactions = LANDING_SOURCES["transactions"]
+        load_months(conn, transactions, landing, landing_months(landing, transactions))
+
+
+def test_a_backfill_too_big_for_one_batch_loads_in_batches_of_whole_months_to_the_same_tables(tmp_path, landing, monkeypatch):
+    local = tmp_path / "landing"
+    subprocess.run(["cp", "-r", str(landing), str(local)], check=True)
+    # A key of the first month sent again in the sixth: quarantined, whichever batch it lands in.
+    path = local / landing_file_name(LANDING_SOURCES["transactions"], "08", MONTHS[5], "parquet")
+    sixth = pq.read_table(path).to_pylist()
+    sixth[7]["transaction_id"] = f"T{MONTHS[0].replace('-', '')}0000007"
+    pq.write_table(pa.Table.from_pylist(sixth, schema=pq.read_schema(path)), path)
+
+    _backfill(tmp_path / "one_batch.duckdb", local)
+    monkeypatch.setattr(loader, "BATCH_ROWS", int(2.5 * ROWS_PER_MONTH))
+    paths = [(m, landing_files(local, LANDING_SOURCES["transactions"], m)) for m in MONTHS]
+    assert [[m for m, _ in batch] for batch in loader._batches(paths)] == [MONTHS[i:i + 2] for i in range(0, 8, 2)]
+    _backfill(tmp_path / "batches.duckdb", local)
+
+    assert table_fingerprint(tmp_path / "batches.duckdb") == table_fingerprint(tmp_path / "one_batch.duckdb")
+    with duckdb.connect(str(tmp_path / "batches.duckdb"), read_only=True) as conn:
+        quarantined = conn.execute("select source_file, rule from raw.quarantine").fetchall()
+        loaded = conn.execute("select count(*) from raw.transactions").fetchone()[0]
+    assert quarantined == [(path.relative_to(local).as_posix(), "duplicate transaction_id: already loaded from another file")]
+    assert loaded == len(MONTHS) * ROWS_PER_MONTH - 1

@@ -14,6 +14,7 @@ A *partition* is what one load replaces: a register's whole snapshot, or one mon
 4. the manifest records rows read / loaded / quarantined and control totals per file.
 
 A crash before the commit leaves the warehouse as it was; the next run loads the partition again.
+A backfill loads its clean partitions set-based (batch.py), in batches of whole partitions.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 
 from dagster_project.contract import LINEAGE_COLUMNS, LandingSource
 from dagster_project.ingest.rules import prepare_reference, rules_for
@@ -163,11 +165,40 @@ def load_partitions(
     for load in loads:
         if load.unchanged:
             _record(conn, source, load.partition_key, load.files, started, outcome="unchanged")
-    if changed and not load_batch(conn, source, changed, history, started):
-        prepare_reference(conn)
-        for load, paths in changed:
-            _load_partition(conn, source, load, paths, history, started)
+    for batch in _batches(changed):
+        if not load_batch(conn, source, batch, history, started):
+            prepare_reference(conn)
+            for load, paths in batch:
+                _load_partition(conn, source, load, paths, history, started)
     return loads
+
+
+# A batch's rows are staged and checked in DuckDB temp tables, which spill to disk past the memory
+# limit: ~20 M rows (the default province's whole history) keep it in memory on a 24 GiB machine;
+# a backfill of the whole country goes in batches of whole partitions, each its own transaction.
+BATCH_ROWS = 20_000_000
+
+
+def _batches(changed: list) -> list[list]:
+    """Consecutive partitions, whole, in batches of at most BATCH_ROWS rows (a larger partition alone)."""
+    batches, rows = [], 0
+    for load, paths in changed:
+        partition_rows = sum(_row_estimate(p) for p in paths)
+        if not batches or rows + partition_rows > BATCH_ROWS:
+            batches.append([])
+            rows = 0
+        batches[-1].append((load, paths))
+        rows += partition_rows
+    return batches
+
+
+def _row_estimate(path: Path) -> int:
+    if path.suffix == ".parquet":
+        try:
+            return pq.read_metadata(path).num_rows
+        except Exception:  # unreadable: the load rejects it with its reason
+            return 0
+    return path.stat().st_size // 100  # a CSV ledger row is ~100 bytes
 
 
 @dataclass
