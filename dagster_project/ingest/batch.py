@@ -105,10 +105,14 @@ def _type_and_check(conn: duckdb.DuckDBPyConnection, source: LandingSource, repl
     missing_keys = " ".join(f"when {text[k]} is null then 'missing key: {k}'" for k in source.key)
     key = ", ".join(f'"{k}"' for k in source.key)
     trimmed_keys = ", ".join(f'{text[k]} as "{k}"' for k in source.key)
-    # Keys seen more than once in the batch: usually none, so the occurrence rank is computed on few rows.
+    # Keys seen more than once in the batch: usually none, so the occurrence rank is computed on few
+    # rows. Found by grouping their hashes first (integers group much faster than strings); keys that
+    # share a hash are then compared as they are.
     conn.execute(
         f"create or replace temp table landing_repeated_keys as select {key}, count(distinct __file) as files "
-        f"from (select {trimmed_keys}, __file from {STAGE}) group by {key} having count(*) > 1"
+        f"from (select {trimmed_keys}, __file from {STAGE}) where hash({key}) in "
+        f"(select hash({key}) from (select {trimmed_keys} from {STAGE}) group by 1 having count(*) > 1) "
+        f"group by {key} having count(*) > 1"
     )
     if conn.execute("select count(*) from landing_repeated_keys where files > 1").fetchone()[0]:
         return False

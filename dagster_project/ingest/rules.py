@@ -22,20 +22,20 @@ class RowRule:
     condition: str
 
 
+# Lookups are uncorrelated `in (select …)`: one hash join each. A correlated `exists` inside the
+# rules' CASE made DuckDB copy every row of the file once per rule (a delim join), which took most
+# of a large load's time.
+def _not_in(value: str, table: str, key: str) -> str:
+    return f"{value} not in (select {key} from {table} where {key} is not null)"
+
+
 def _known(column: str, table: str, key: str | None = None) -> RowRule:
-    key = key or column
-    return RowRule(
-        f"unknown {column}: not in raw.{table}",
-        f"t.{column} is not null and not exists (select 1 from raw.{table} r where r.{key} = t.{column})",
-    )
+    return RowRule(f"unknown {column}: not in raw.{table}",
+                   f"t.{column} is not null and {_not_in(f't.{column}', f'raw.{table}', key or column)}")
 
 
 def _in_codes(column: str, table: str, key: str | None = None, name: str | None = None) -> RowRule:
-    key = key or column
-    return RowRule(
-        name or f"unknown {column}",
-        f"t.{column} is not null and not exists (select 1 from {table} r where r.{key} = t.{column})",
-    )
+    return RowRule(name or f"unknown {column}", f"t.{column} is not null and {_not_in(f't.{column}', table, key or column)}")
 
 
 def _generic_rules(source: LandingSource) -> list[RowRule]:
@@ -50,22 +50,17 @@ def _generic_rules(source: LandingSource) -> list[RowRule]:
             "t.__key_occurrence > 1",
         )
     )
-    rules.append(
-        RowRule(
-            f"duplicate {' + '.join(source.key)}: already loaded from another file",
-            # rule_loaded_keys: the file's keys already in raw (loader.py), a join built on the small side
-            "exists (select 1 from rule_loaded_keys r where "
-            + " and ".join(f"r.{k} = t.{k}" for k in source.key)
-            + ")",
-        )
-    )
+    # rule_loaded_keys: the file's keys already in raw (loader.py)
+    already_loaded = (f"t.{source.key[0]} in (select {source.key[0]} from rule_loaded_keys)" if len(source.key) == 1 else
+                      "exists (select 1 from rule_loaded_keys r where " + " and ".join(f"r.{k} = t.{k}" for k in source.key) + ")")
+    rules.append(RowRule(f"duplicate {' + '.join(source.key)}: already loaded from another file", already_loaded))
     if source.era_date and "commune_code" in source.columns:
-        era = f"case when t.{source.era_date} < date '{REORGANISATION_DATE.isoformat()}' then 'old' else 'new' end"
         rules.append(
             RowRule(
                 f"unknown commune_code for the era of {source.era_date}",
-                "t.commune_code is not null and not exists (select 1 from rule_commune_eras e "
-                f"where e.commune_code = t.commune_code and e.era = {era})",
+                f"t.commune_code is not null and case when t.{source.era_date} < date '{REORGANISATION_DATE.isoformat()}' "
+                f"then {_not_in('t.commune_code', 'raw.admin_units_old', 'commune_code')} "
+                f"else {_not_in('t.commune_code', 'raw.admin_units_new', 'commune_code')} end",
             )
         )
     return rules
@@ -111,8 +106,8 @@ SOURCE_RULES: dict[str, list[RowRule]] = {
         _in_codes("transaction_type", "rule_transaction_buckets"),
         RowRule(
             "from_bucket / to_bucket not allowed for the transaction_type",
-            "not exists (select 1 from rule_transaction_buckets b where b.transaction_type = t.transaction_type "
-            "and b.from_bucket = coalesce(t.from_bucket, '') and b.to_bucket = coalesce(t.to_bucket, ''))",
+            _not_in("coalesce(t.transaction_type, '') || '|' || coalesce(t.from_bucket, '') || '|' || coalesce(t.to_bucket, '')",
+                    "rule_transaction_buckets", "allowed_move"),
         ),
         RowRule(
             "freeze or write_off without a risk cause_code",
@@ -135,7 +130,7 @@ def rules_for(source: LandingSource) -> list[RowRule]:
 
 
 def prepare_reference(conn: duckdb.DuckDBPyConnection) -> None:
-    """Temp tables the rules read: seeds, allowed bucket moves, and commune codes by era."""
+    """Temp tables the rules read: seeds and allowed bucket moves."""
 
     def seed(name: str, table: str, types: dict[str, str]) -> None:
         conn.execute(
@@ -167,17 +162,9 @@ def prepare_reference(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute(
         """
         create or replace temp table rule_transaction_buckets as
-        select transaction_type, f.from_bucket, tb.to_bucket
+        select transaction_type, f.from_bucket, tb.to_bucket, transaction_type || '|' || f.from_bucket || '|' || tb.to_bucket as allowed_move
         from rule_transaction_types,
              unnest(string_split(coalesce(allowed_from_buckets, ''), '|')) as f(from_bucket),
              unnest(string_split(coalesce(allowed_to_buckets, ''), '|')) as tb(to_bucket)
-        """
-    )
-    conn.execute(
-        """
-        create or replace temp table rule_commune_eras as
-        select commune_code, 'old' as era from raw.admin_units_old
-        union all
-        select commune_code, 'new' as era from raw.admin_units_new
         """
     )
