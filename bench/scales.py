@@ -35,7 +35,7 @@ SCALES = {
         "2025-01", "2025-12", repeat=1,
     ),
     # The generator writes ~30 ledger rows a borrower a year (monthly interest on ~3 loans each), so
-    # the issue's ~80 M rows of one country year come from ~0.27 of its borrowers per commune.
+    # the ~80 M rows expected of one country year come from ~0.27 of its borrowers per commune.
     "country": Scale(
         "country", "the whole country (every commune, 34 branches), 2025, 0.27 of the borrowers per commune",
         ["--provinces", "all", "--start-year", "2025", "--end-year", "2025", "--scale", "0.27"],
