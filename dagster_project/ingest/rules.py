@@ -22,20 +22,21 @@ class RowRule:
     condition: str
 
 
-# Lookups are uncorrelated `in (select …)`: one hash join each. A correlated `exists` inside the
-# rules' CASE made DuckDB copy every row of the file once per rule (a delim join), which took most
-# of a large load's time.
-def _not_in(value: str, table: str, key: str) -> str:
-    return f"{value} not in (select {key} from {table} where {key} is not null)"
-
-
-def _known(column: str, table: str, key: str | None = None) -> RowRule:
-    return RowRule(f"unknown {column}: not in raw.{table}",
-                   f"t.{column} is not null and {_not_in(f't.{column}', f'raw.{table}', key or column)}")
+# Lookups are uncorrelated `(…) in (select …)`: one hash join each. A correlated `exists` inside
+# the rules' CASE made DuckDB copy every row of the file once per rule (a delim join), which took
+# most of a large load's time.
+def _in(values: list[str], table: str, keys: list[str]) -> str:
+    """True when the row's values are a key of the table (never null: the keys' nulls are left out)."""
+    not_null = " and ".join(f"{k} is not null" for k in keys)
+    return f"({', '.join(values)}) in (select {', '.join(keys)} from {table} where {not_null})"
 
 
 def _in_codes(column: str, table: str, key: str | None = None, name: str | None = None) -> RowRule:
-    return RowRule(name or f"unknown {column}", f"t.{column} is not null and {_not_in(f't.{column}', table, key or column)}")
+    return RowRule(name or f"unknown {column}", f"t.{column} is not null and not {_in([f't.{column}'], table, [key or column])}")
+
+
+def _known(column: str, table: str, key: str | None = None) -> RowRule:
+    return _in_codes(column, f"raw.{table}", key, name=f"unknown {column}: not in raw.{table}")
 
 
 def _generic_rules(source: LandingSource) -> list[RowRule]:
@@ -50,17 +51,20 @@ def _generic_rules(source: LandingSource) -> list[RowRule]:
             "t.__key_occurrence > 1",
         )
     )
-    # rule_loaded_keys: the file's keys already in raw (loader.py)
-    already_loaded = (f"t.{source.key[0]} in (select {source.key[0]} from rule_loaded_keys)" if len(source.key) == 1 else
-                      "exists (select 1 from rule_loaded_keys r where " + " and ".join(f"r.{k} = t.{k}" for k in source.key) + ")")
-    rules.append(RowRule(f"duplicate {' + '.join(source.key)}: already loaded from another file", already_loaded))
+    rules.append(
+        RowRule(
+            f"duplicate {' + '.join(source.key)}: already loaded from another file",
+            # rule_loaded_keys: the file's keys already in raw (loader.py)
+            _in([f"t.{k}" for k in source.key], "rule_loaded_keys", list(source.key)),
+        )
+    )
     if source.era_date and "commune_code" in source.columns:
         rules.append(
             RowRule(
                 f"unknown commune_code for the era of {source.era_date}",
                 f"t.commune_code is not null and case when t.{source.era_date} < date '{REORGANISATION_DATE.isoformat()}' "
-                f"then {_not_in('t.commune_code', 'raw.admin_units_old', 'commune_code')} "
-                f"else {_not_in('t.commune_code', 'raw.admin_units_new', 'commune_code')} end",
+                f"then not {_in(['t.commune_code'], 'raw.admin_units_old', ['commune_code'])} "
+                f"else not {_in(['t.commune_code'], 'raw.admin_units_new', ['commune_code'])} end",
             )
         )
     return rules
@@ -106,8 +110,8 @@ SOURCE_RULES: dict[str, list[RowRule]] = {
         _in_codes("transaction_type", "rule_transaction_buckets"),
         RowRule(
             "from_bucket / to_bucket not allowed for the transaction_type",
-            _not_in("coalesce(t.transaction_type, '') || '|' || coalesce(t.from_bucket, '') || '|' || coalesce(t.to_bucket, '')",
-                    "rule_transaction_buckets", "allowed_move"),
+            "not " + _in(["coalesce(t.transaction_type, '')", "coalesce(t.from_bucket, '')", "coalesce(t.to_bucket, '')"],
+                         "rule_transaction_buckets", ["transaction_type", "from_bucket", "to_bucket"]),
         ),
         RowRule(
             "freeze or write_off without a risk cause_code",
@@ -162,7 +166,7 @@ def prepare_reference(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute(
         """
         create or replace temp table rule_transaction_buckets as
-        select transaction_type, f.from_bucket, tb.to_bucket, transaction_type || '|' || f.from_bucket || '|' || tb.to_bucket as allowed_move
+        select transaction_type, f.from_bucket, tb.to_bucket
         from rule_transaction_types,
              unnest(string_split(coalesce(allowed_from_buckets, ''), '|')) as f(from_bucket),
              unnest(string_split(coalesce(allowed_to_buckets, ''), '|')) as tb(to_bucket)
