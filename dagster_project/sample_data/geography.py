@@ -23,22 +23,24 @@ class Geography:
 
 
 def _selected_communes(config: GenerationConfig) -> pd.DataFrame:
+    """The selected old communes with their default 2025 successor and its (new) province, which
+    is the branch that exports them."""
     old = old_communes()
     if config.provinces != ("all",):
         old = old[old.province_code.isin(config.provinces)]
     old = old[~old.commune_code.str.startswith("H")]  # island districts without communes
-    return old.sort_values("commune_code").reset_index(drop=True)
+    old = old.sort_values("commune_code").reset_index(drop=True)
+    crosswalk = commune_crosswalk()
+    default = crosswalk[crosswalk.is_default_successor].set_index("old_commune_code").new_commune_code
+    successor = old.commune_code.map(default)
+    return old.assign(default_new_commune_code=successor,
+                      new_province_code=successor.map(new_communes().set_index("commune_code").province_code))
 
 
 def branch_provinces(config: GenerationConfig) -> dict[str, tuple[str, ...]]:
-    """The selected old provinces by branch: the new province their communes joined in 2025
-    (provinces merged whole, so each old province has one)."""
-    old = _selected_communes(config)
-    crosswalk = commune_crosswalk()
-    default = crosswalk[crosswalk.is_default_successor].set_index("old_commune_code").new_commune_code
-    branch = old.commune_code.map(default).map(new_communes().set_index("commune_code").province_code)
-    provinces = old.assign(branch=branch).groupby("branch").province_code.unique()
-    return {b: tuple(sorted(codes)) for b, codes in provinces.sort_index().items()}
+    """The selected old provinces by branch (provinces merged whole in 2025, so each has one)."""
+    provinces = _selected_communes(config).groupby("new_province_code").province_code.unique()
+    return {branch: tuple(sorted(codes)) for branch, codes in provinces.sort_index().items()}
 
 
 def build_geography(config: GenerationConfig, rng: np.random.Generator) -> Geography:
@@ -47,18 +49,13 @@ def build_geography(config: GenerationConfig, rng: np.random.Generator) -> Geogr
         old = old.head(config.communes)
     crosswalk = commune_crosswalk()
     successors = crosswalk[crosswalk.old_commune_code.isin(old.commune_code)].reset_index(drop=True)
-    default = successors[successors.is_default_successor].set_index("old_commune_code").new_commune_code
-    new = new_communes().set_index("commune_code")
-
     communes = old.assign(
-        default_new_commune_code=old.commune_code.map(default),
         transaction_office_code="PGD" + old.province_code + "-" + old.district_code,
         transaction_office_name="PGD " + old.district_name.str.replace("Huyện", "huyện").str.replace("Thành phố", "thành phố").str.replace("Thị xã", "thị xã"),
         transaction_point_id="TP" + old.commune_code,
         transaction_point_name="Điểm giao dịch " + old.commune_name.str.replace("Xã", "xã").str.replace("Phường", "phường").str.replace("Thị trấn", "thị trấn"),
         transaction_day=rng.integers(1, 29, len(old)),
     )
-    communes["new_province_code"] = communes.default_new_commune_code.map(new.province_code)
     return Geography(communes, successors)
 
 
