@@ -74,22 +74,28 @@ def landing(tmp_path_factory) -> Path:
     return landing
 
 
+def load_registers(conn: duckdb.DuckDBPyConnection, landing: Path) -> None:
+    """The reference units and the registers the ledger's rules read."""
+    conn.execute("create schema if not exists raw")
+    for name, frame in (("admin_units_old", old_communes()), ("admin_units_new", new_communes())):
+        conn.execute(f"create or replace table raw.{name} as select * from frame")
+    for source in ("transaction_points", "groups", "borrowers", "loans"):
+        load_register(conn, LANDING_SOURCES[source], landing)
+
+
+# Month by month, each in its own transaction, printing as each commits (the kill test waits on it).
 LOAD_SCRIPT = textwrap.dedent(
     """
     import sys
     from pathlib import Path
     import duckdb
     from dagster_project.contract import LANDING_SOURCES
-    from dagster_project.ingest.loader import load_month, load_register, landing_months
-    from dagster_project.reference.admin_units import new_communes, old_communes
+    from dagster_project.ingest.loader import load_month, landing_months
+    from tests.test_load_atomicity import load_registers
 
     warehouse, landing = sys.argv[1], Path(sys.argv[2])
     with duckdb.connect(warehouse) as conn:
-        conn.execute("create schema if not exists raw")
-        for name, frame in (("admin_units_old", old_communes()), ("admin_units_new", new_communes())):
-            conn.execute(f"create or replace table raw.{name} as select * from frame")
-        for source in ("transaction_points", "groups", "borrowers", "loans"):
-            load_register(conn, LANDING_SOURCES[source], landing)
+        load_registers(conn, landing)
         transactions = LANDING_SOURCES["transactions"]
         for month in landing_months(landing, transactions):
             load_month(conn, transactions, landing, month)
@@ -173,11 +179,7 @@ def test_a_load_killed_midway_leaves_whole_months_and_a_rerun_completes_it(tmp_p
 def _backfill(warehouse: Path, landing: Path) -> None:
     """Registers, then every ledger month in one backfill (load_months), as the ledger job does."""
     with duckdb.connect(str(warehouse)) as conn:
-        conn.execute("create schema if not exists raw")
-        for name, frame in (("admin_units_old", old_communes()), ("admin_units_new", new_communes())):
-            conn.execute(f"create or replace table raw.{name} as select * from frame")
-        for source in ("transaction_points", "groups", "borrowers", "loans"):
-            load_register(conn, LANDING_SOURCES[source], landing)
+        load_registers(conn, landing)
         transactions = LANDING_SOURCES["transactions"]
         load_months(conn, transactions, landing, landing_months(landing, transactions))
 
