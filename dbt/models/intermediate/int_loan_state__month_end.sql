@@ -1,19 +1,22 @@
+{%- set from_month = loan_months_from() -%}
 -- Loan × month-end state: int_loan_balances__month_end's buckets plus what debt quality needs:
 -- days past due, due dates and extensions, the freeze in force, write-offs to date, interest
 -- accrued and unpaid, principal falling due and collected, and where the loan sits (2025 commune,
 -- transaction point, program, organisation).
 --
--- Materialised as a table, not incremental: every column past the buckets carries history forward
--- (extensions, the last freeze, FIFO age of overdue, interest unpaid since the first ledger month),
--- so a re-sent ledger month changes every later month of its loans and can remove rows (a loan's
--- span shrinks), which a merge on (loan_id, as_of_date) cannot delete; the model it reads is a full
--- table anyway, and Spark's merge would also require a Delta / Iceberg file format.
+-- Incremental like the balances (macros/loan_months_from.sql): from `from_month` on, the running
+-- totals (extensions, the last freeze, write-offs and the interest balance to date) start from
+-- the loan's row at the month-end before; what looks further back (FIFO age of overdue, the
+-- freeze in force, extensions moving instalments) reads the whole ledger.
 with ledger as (
     select * from {{ ref('stg_branch__transactions') }}
 ),
 
 balances as (
     select * from {{ ref('int_loan_balances__month_end') }}
+    {%- if from_month %}
+    where as_of_date >= cast('{{ from_month }}' as date)
+    {%- endif %}
 ),
 
 monthly_events as (
@@ -29,6 +32,9 @@ monthly_events as (
         sum(case when transaction_type = 'write_off' then interest_amount else 0 end) as interest_written_off,
         sum(case when transaction_type = 'freeze' then 1 else 0 end) as freezes
     from ledger
+    {%- if from_month %}
+    where month_end_date >= cast('{{ from_month }}' as date)
+    {%- endif %}
     group by loan_id, month_end_date
 ),
 
@@ -166,18 +172,46 @@ with_accrual as (
     inner join loans on loans.loan_id = monthly.loan_id
 ),
 
+{%- if from_month %}
+-- the running totals each loan carries into the recomputed months
+carried as (
+    select
+        state.loan_id,
+        state.extension_count,
+        state.extended_due_date,
+        earlier_freezes.last_freeze_month_end,
+        state.principal_written_off_to_date,
+        state.interest_written_off_to_date,
+        state.interest_balance_to_date
+    from {{ this }} as state
+    left join (
+        select loan_id, max(month_end_date) as last_freeze_month_end
+        from freeze_events
+        where month_end_date < cast('{{ from_month }}' as date)
+        group by loan_id
+    ) as earlier_freezes on earlier_freezes.loan_id = state.loan_id
+    where state.as_of_date = {{ carried_month(from_month) }}
+),
+{%- endif %}
+
 history as (
     select
         with_accrual.*,
-        sum(extensions) over loan_history as extension_count,
-        max(latest_new_due_date) over loan_history as extended_due_date,
-        max(freeze_month_end) over loan_history as last_freeze_month_end,
-        sum(principal_written_off) over loan_history as principal_written_off_to_date,
-        sum(interest_written_off) over loan_history as interest_written_off_to_date,
-        sum(interest_accrued - interest_collected - interest_written_off) over loan_history as interest_balance_to_date
+        {{ plus_carried('sum(extensions) over loan_history', 'extension_count', from_month) }} as extension_count,
+        {{ plus_carried('max(latest_new_due_date) over loan_history', 'extended_due_date', from_month, 'max') }} as extended_due_date,
+        {{ plus_carried('max(freeze_month_end) over loan_history', 'last_freeze_month_end', from_month, 'max') }} as last_freeze_month_end,
+        {{ plus_carried('sum(principal_written_off) over loan_history', 'principal_written_off_to_date', from_month) }}
+            as principal_written_off_to_date,
+        {{ plus_carried('sum(interest_written_off) over loan_history', 'interest_written_off_to_date', from_month) }}
+            as interest_written_off_to_date,
+        {{ plus_carried('sum(interest_accrued - interest_collected - interest_written_off) over loan_history', 'interest_balance_to_date', from_month) }}
+            as interest_balance_to_date
     from with_accrual
+    {%- if from_month %}
+    left join carried on carried.loan_id = with_accrual.loan_id
+    {%- endif %}
     window loan_history as (
-        partition by loan_id order by as_of_date rows between unbounded preceding and current row
+        partition by with_accrual.loan_id order by with_accrual.as_of_date rows between unbounded preceding and current row
     )
 )
 
@@ -219,6 +253,7 @@ select
     history.interest_collected,
     least(history.interest_collected, history.interest_accrued) as interest_collected_of_accrued,
     -- accrued since the loan's first ledger month, less collected and written off; overpaid months carry forward
+    history.interest_balance_to_date,
     greatest(history.interest_balance_to_date, 0) as interest_unpaid,
     history.principal_due,
     least(history.principal_repaid_from_current, history.principal_due) as principal_collected_of_due,

@@ -1,0 +1,27 @@
+{#- The loan × month-end models are incremental by as_of_date. A build recomputes the month-ends
+    from var('ledger_months_from') on (the first month a load changed, which the orchestrator
+    works out: dagster_project/incremental.py) and carries each loan forward from its row at the
+    month-end before; every month-end from there on is replaced whole (delete+insert by as_of_date).
+    Returns that month-end, or none when every month is computed: the first build, a build without
+    the var, --full-refresh, and any target but DuckDB (Spark overwrites the whole table). -#}
+{% macro loan_months_from() %}
+    {%- set from_month = var('ledger_months_from', none) -%}
+    {{- return(from_month if (from_month and target.type == 'duckdb' and is_incremental()) else none) -}}
+{% endmacro %}
+
+{#- The last month-end before the recomputed ones: the rows each loan is carried forward from. -#}
+{% macro carried_month(from_month) %}
+    (select max(as_of_date) from {{ this }} where as_of_date < cast('{{ from_month }}' as date))
+{%- endmacro %}
+
+{#- A running total over the months computed here, on top of the one the loan carried in from the
+    month-end before (a left-joined `carried` row): added, or the later of the two for a `max`. -#}
+{% macro plus_carried(running_total, column, from_month, aggregate='sum') %}
+    {%- if not from_month -%}
+        {{ running_total }}
+    {%- elif aggregate == 'max' -%}
+        greatest(carried.{{ column }}, {{ running_total }})
+    {%- else -%}
+        coalesce(carried.{{ column }}, 0) + {{ running_total }}
+    {%- endif -%}
+{% endmacro %}
