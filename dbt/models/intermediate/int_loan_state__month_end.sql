@@ -55,12 +55,18 @@ extended_into as (
     select loan_id, {{ dbt.last_day('new_due_date', 'month') }} as month_end_date, sum(principal_amount) as principal_extended_into
     from ledger
     where transaction_type = 'extension'
+    {%- if from_month %}
+        and new_due_date > {{ dbt.dateadd('month', -1, "cast('" ~ from_month ~ "' as date)") }}
+    {%- endif %}
     group by loan_id, {{ dbt.last_day('new_due_date', 'month') }}
 ),
 
 scheduled as (
     select loan_id, {{ dbt.last_day('due_date', 'month') }} as month_end_date, sum(principal_due) as principal_scheduled
     from {{ ref('stg_branch__loan_schedules') }}
+    {%- if from_month %}
+    where due_date > {{ dbt.dateadd('month', -1, "cast('" ~ from_month ~ "' as date)") }}
+    {%- endif %}
     group by loan_id, {{ dbt.last_day('due_date', 'month') }}
 ),
 
