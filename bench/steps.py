@@ -123,6 +123,7 @@ def new_month(args: dict) -> dict:
     settings = _settings(args)
     defs = build_definitions(settings)
     runs, marks = {}, {}
+    since = time.time()
     started = time.perf_counter()
     with dg.DagsterInstance.ephemeral() as instance:
         for job, partition in (("ledger_job", f"{args['month']}-01"), ("marts_job", None)):
@@ -134,7 +135,8 @@ def new_month(args: dict) -> dict:
             if not runs[job].success:
                 raise SystemExit(f"{job} failed")
         phases = _phases(runs, instance)
-    return {"seconds": marks["marts_job"], "load_seconds": marks["ledger_job"], **phases}
+    return {"seconds": marks["marts_job"], "load_seconds": marks["ledger_job"], **phases,
+            "dbt_node_seconds": _dbt_node_seconds(since)}
 
 
 def pandas_alternative(args: dict) -> dict:

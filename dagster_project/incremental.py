@@ -1,10 +1,10 @@
 """Which month-ends a dbt build recomputes in the loan × month-end models.
 
-Those models are incremental by as_of_date (dbt/macros/loan_months_from.sql): given the dbt var
-`ledger_months_from`, they recompute that month-end and every later one, each loan carried forward
-from its row at the month-end before. The month comes from the warehouse's own records: the
-ledger months `audit.load_manifest` says were loaded since the models' last successful build,
-which `audit.dbt_model_builds` keeps. No var, so every month recomputed, when that is not enough to
+Those models (and the marts summing them month by month) are incremental by as_of_date
+(dbt/macros/loan_months_from.sql): given the dbt var `ledger_months_from`, they recompute that
+month-end and every later one, each loan carried forward from its row at the month-end before.
+The month comes from the warehouse's own records: the ledger months `audit.load_manifest` says
+were loaded since the models' last successful build, which `audit.dbt_model_builds` keeps. No var, so every month recomputed, when that is not enough to
 know: the models were never built here, or a register they read has been loaded since (a register
 is a whole snapshot, so any loan's history may have changed). A changed seed, model or admin-unit
 package needs a full refresh (the dbt job's `full_refresh` run config).
@@ -18,8 +18,10 @@ from datetime import date, datetime
 
 import duckdb
 
+from dagster_project.contract import LANDING_SOURCES
+
 BUILDS_TABLE = "audit.dbt_model_builds"
-LEDGER = "transactions"
+LEDGERS = {source.name for source in LANDING_SOURCES.values() if source.monthly}
 
 
 def incremental_models(manifest: Mapping) -> dict[str, str]:
@@ -66,13 +68,13 @@ def ledger_months_from(conn: duckdb.DuckDBPyConnection, models: Iterable[str], s
         [min(built[model] for model in models)],
     ).fetchall()
     loaded = [(source, key) for source, key in loaded if source in sources]
-    if any(source != LEDGER for source, _ in loaded):
+    if any(source not in LEDGERS for source, _ in loaded):
         return None
     if loaded:
         return returning_loans_from(conn, min(month_end(key) for _, key in loaded))
     # nothing the models read has changed: start after the ledger's last month, so no month is recomputed
     (last,) = conn.execute(
-        "select max(partition_key) from audit.load_manifest where source_name = ? and outcome = 'loaded'", [LEDGER]
+        "select max(partition_key) from audit.load_manifest where source_name in ? and outcome = 'loaded'", [sorted(LEDGERS)]
     ).fetchone()
     return _next_month_end(month_end(last)) if last else None
 

@@ -17,7 +17,10 @@ from dagster_project.sample_data import generate
 from dagster_project.settings import Settings
 from tests.conftest import SMALL_SAMPLE
 
-LOAN_MONTH_TABLES = ["int_loan_balances__month_end", "int_loan_state__month_end", "mart_outstanding_balance", "mart_debt_quality"]
+LOAN_MONTH_TABLES = [
+    "int_loan_balances__month_end", "int_loan_state__month_end", "int_group_months",
+    "mart_outstanding_balance", "mart_group_outstanding", "mart_debt_quality", "mart_group_scorecard",
+]
 LAST_MONTH = "2025-12"
 
 

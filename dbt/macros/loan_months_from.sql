@@ -26,3 +26,21 @@
         coalesce(carried.{{ column }}, 0) + {{ running_total }}
     {%- endif -%}
 {% endmacro %}
+
+{#- A relation cut to the months this build recomputes (by a month-end or a day column), from
+    `months_back` months before them for a model that compares a month with earlier ones; the whole
+    relation when every month is computed. -#}
+{% macro recomputed(relation, months_back=0, column='as_of_date') %}
+    {%- set from_month = loan_months_from() -%}
+    {%- if from_month -%}
+        (select * from {{ relation }} where {{ column }} >= {{ months_before(from_month, months_back) }})
+    {%- else -%}
+        {{ relation }}
+    {%- endif -%}
+{% endmacro %}
+
+{#- The first day of the month `months_back` months before a month-end's (of its own month for 0). -#}
+{% macro months_before(from_month, months_back=0) %}
+    {%- set month_end = "cast('" ~ from_month ~ "' as date)" -%}
+    cast({{ dbt.date_trunc('month', dbt.dateadd('month', -months_back, month_end) if months_back else month_end) }} as date)
+{%- endmacro %}

@@ -56,7 +56,7 @@ extended_into as (
     from ledger
     where transaction_type = 'extension'
     {%- if from_month %}
-        and new_due_date > {{ dbt.dateadd('month', -1, "cast('" ~ from_month ~ "' as date)") }}
+        and new_due_date >= {{ months_before(from_month) }}
     {%- endif %}
     group by loan_id, {{ dbt.last_day('new_due_date', 'month') }}
 ),
@@ -65,7 +65,7 @@ scheduled as (
     select loan_id, {{ dbt.last_day('due_date', 'month') }} as month_end_date, sum(principal_due) as principal_scheduled
     from {{ ref('stg_branch__loan_schedules') }}
     {%- if from_month %}
-    where due_date > {{ dbt.dateadd('month', -1, "cast('" ~ from_month ~ "' as date)") }}
+    where due_date >= {{ months_before(from_month) }}
     {%- endif %}
     group by loan_id, {{ dbt.last_day('due_date', 'month') }}
 ),

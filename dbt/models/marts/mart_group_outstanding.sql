@@ -35,13 +35,13 @@ cell_sums as (
         sum(balances.outstanding_principal) as outstanding_principal,
         sum(case when balances.outstanding_principal > 0 and loan_cells.borrower_key is not null then 1 else 0 end)
             as loans_of_borrowers
-    from {{ ref('int_loan_balances__month_end') }} as balances
+    from {{ recomputed(ref('int_loan_balances__month_end')) }} as balances
     inner join loan_cells on loan_cells.loan_id = balances.loan_id
     group by balances.as_of_date, loan_cells.cell_number
 ),
 
 extra_loans as (
-    {{ extra_loans_of_borrowers('loan_cells', ref('int_loan_balances__month_end')) }}
+    {{ extra_loans_of_borrowers('loan_cells', recomputed(ref('int_loan_balances__month_end'))) }}
 )
 
 select

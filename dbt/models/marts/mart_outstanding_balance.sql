@@ -2,6 +2,7 @@
 -- funding source and organisation, with its growth since 31 December and over twelve months.
 -- Growth compares the same unit: a unit that owed at the comparison date and owes nothing now
 -- still has a row (outstanding 0), so growth sums exactly from any unit up to the province.
+-- Incremental (macros/loan_months_from.sql): the recomputed months read the twelve before them.
 -- The cell a loan's balances add up in (its province, office, commune, program, funding source and
 -- organisation), numbered so the 15 M loan-month rows are grouped on small integer keys.
 with loan_cells as (
@@ -26,7 +27,7 @@ with loan_cells as (
 ),
 
 extra_loans as (
-    {{ extra_loans_of_borrowers('loan_cells', ref('int_loan_balances__month_end')) }}
+    {{ extra_loans_of_borrowers('loan_cells', recomputed(ref('int_loan_balances__month_end'), months_back=12)) }}
 ),
 
 cell_sums as (
@@ -41,7 +42,7 @@ cell_sums as (
         sum(case when balances.outstanding_principal > 0 then 1 else 0 end) as loans_with_outstanding,
         sum(case when balances.outstanding_principal > 0 and loan_cells.borrower_key is not null then 1 else 0 end) as loans_of_borrowers,
         sum(case when loan_cells.is_allocated then balances.outstanding_principal else 0 end) as allocated_principal
-    from {{ ref('int_loan_balances__month_end') }} as balances
+    from {{ recomputed(ref('int_loan_balances__month_end'), months_back=12) }} as balances
     inner join loan_cells on loan_cells.loan_id = balances.loan_id
     group by balances.as_of_date, loan_cells.cell_number
 ),
@@ -142,6 +143,9 @@ select
          then sum(contributions.outstanding_principal) - sum(contributions.outstanding_a_year_ago) end as growth_over_twelve_months
 from contributions
 left join reach on reach.as_of_date = contributions.as_of_date
+{%- if loan_months_from() %}
+where contributions.as_of_date >= cast('{{ loan_months_from() }}' as date)
+{%- endif %}
 group by
     contributions.as_of_date,
     contributions.province_code,
