@@ -114,3 +114,17 @@ def record_builds(
     conn.executemany(
         f"insert into {BUILDS_TABLE} values (?, ?, ?)", [(model, started_at, from_month) for model in models]
     )
+
+
+def last_recomputed_from(conn: duckdb.DuckDBPyConnection, model: str) -> date | None:
+    """The first month-end the model's last build recomputed; None if it recomputed every month
+    (or is not incremental)."""
+    tables = conn.execute(
+        "select count(*) from information_schema.tables where table_schema = 'audit' and table_name = 'dbt_model_builds'"
+    ).fetchone()[0]
+    if not tables:
+        return None
+    row = conn.execute(
+        f"select ledger_months_from from {BUILDS_TABLE} where model = ? order by started_at desc limit 1", [model]
+    ).fetchone()
+    return row[0] if row else None

@@ -95,6 +95,13 @@ def month_by_month(tmp_path_factory) -> Settings:
 def test_a_new_month_recomputes_that_month_only_and_equals_a_build_from_all_history(month_by_month, small_warehouse):
     assert last_recomputed_from(month_by_month) == {(date(2025, 12, 31),)}
     assert rows_differing(month_by_month, small_warehouse[0]) == dict.fromkeys(LOAN_MONTH_TABLES, 0)
+    with duckdb.connect(str(month_by_month.warehouse_path), read_only=True) as conn:
+        gated = conn.execute(
+            "select partition_key, bool_and(passed) from audit.quality_results where guarded_table = 'main.mart_debt_quality' "
+            "and checked_at = (select max(checked_at) from audit.quality_results where guarded_table = 'main.mart_debt_quality') "
+            "group by partition_key"
+        ).fetchall()
+    assert gated == [("2025-12-31..", True)]  # the quality gate validated the recomputed month
 
 
 def test_a_resent_month_recomputes_from_there_on_and_equals_a_full_refresh(month_by_month, tmp_path):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -124,10 +125,16 @@ def _null_only_columns(suite: dict) -> set[str]:
 
 
 def validate_table(
-    conn: duckdb.DuckDBPyConnection, schema: str, table: str, months: list[str] | None = None, suite_folder: str | None = None
+    conn: duckdb.DuckDBPyConnection,
+    schema: str,
+    table: str,
+    months: list[str] | None = None,
+    suite_folder: str | None = None,
+    as_of_from: date | None = None,
 ) -> list[RuleOutcome]:
-    """Validate a table, or only the rows loaded from the landing files of `months` (YYYY-MM),
-    with the suite `expectations/<suite_folder or schema>/<table>.json`."""
+    """Validate a table, or only the rows loaded from the landing files of `months` (YYYY-MM), or
+    only its month-ends from `as_of_from` on, with the suite
+    `expectations/<suite_folder or schema>/<table>.json`."""
     suite = load_suite(suite_folder or schema, table)
     derived = derived_columns(suite)
     expressions = {c: derived[c] if c in derived else f'"{c}"' for c in suite_columns(suite)}
@@ -135,6 +142,8 @@ def validate_table(
     where, params = "", []
     if months is not None:
         where, params = "where regexp_extract(source_file, '_(\\d{4}-\\d{2})\\.[a-z]+$', 1) = any(?::varchar[])", [months]
+    elif as_of_from is not None:
+        where, params = "where as_of_date >= ?", [as_of_from]
     relation = suite_relation(suite, schema, table)
 
     def frame(select: str) -> pd.DataFrame:

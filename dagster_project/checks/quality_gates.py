@@ -9,7 +9,8 @@ Suites in `expectations/raw/` guard the loaded tables (per partition for the led
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from dagster_project.checks.expectations import record_outcomes, suite_path, validate_table
+from dagster_project.checks.expectations import load_suite, record_outcomes, suite_path, suite_relation, validate_table
+from dagster_project.incremental import last_recomputed_from
 from dagster_project.settings import WAREHOUSE_POOL
 
 DBT_SCHEMA = "main"  # where dbt-duckdb builds the models (dbt/profiles.yml sets no other schema)
@@ -27,11 +28,15 @@ def build_quality_gate(
         partitions_def=partitions_def,
     )
     def quality_gate(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource) -> dg.AssetCheckResult:
-        # A partitioned table is validated on the months of this run only.
+        # A partitioned table is validated on the months of this run only, an incremental model's
+        # rows on the month-ends its last build recomputed (a suite over a query: every row).
         months = [k[:7] for k in context.partition_keys] if partitions_def else None
         partition = (f"{months[0]}..{months[-1]}" if len(months) > 1 else months[0]) if months else None
+        by_row = suite_relation(load_suite(suite_folder, table), schema, table) == f"{schema}.{table}"
         with warehouse.get_connection() as conn:
-            outcomes = validate_table(conn, schema, table, months, suite_folder)
+            as_of_from = last_recomputed_from(conn, table) if by_row and not partitions_def else None
+            partition = partition or (f"{as_of_from}.." if as_of_from else None)
+            outcomes = validate_table(conn, schema, table, months, suite_folder, as_of_from)
             record_outcomes(conn, f"{schema}.{table}", outcomes, context.run.run_id, partition)
         failed = [o for o in outcomes if not o.success]
         return dg.AssetCheckResult(

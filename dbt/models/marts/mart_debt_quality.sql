@@ -2,7 +2,7 @@
 -- view (overdue and overdue + frozen ratios, collection rates, K4c debt, write-offs) beside the
 -- microfinance view (PAR30 / PAR90 on days past due).
 with state as (
-    select * from {{ ref('int_loan_state__month_end') }}
+    select * from {{ recomputed(ref('int_loan_state__month_end')) }}
 ),
 
 cells as (
@@ -37,6 +37,20 @@ cells as (
     group by as_of_date, province_code, new_commune_code, program_code, organisation_code
 ),
 
+-- each cell's write-offs by month: the months computed here and, when only some are, the
+-- earlier ones this mart already holds
+write_offs as (
+    select as_of_date, new_commune_code, program_code, organisation_code, principal_written_off, interest_written_off
+    from cells
+    where principal_written_off > 0 or interest_written_off > 0
+    {%- if loan_months_from() %}
+    union all
+    select as_of_date, new_commune_code, program_code, organisation_code, principal_written_off, interest_written_off
+    from {{ this }}
+    where as_of_date < cast('{{ loan_months_from() }}' as date) and (principal_written_off > 0 or interest_written_off > 0)
+    {%- endif %}
+),
+
 -- write-offs since the ledger's first month, summed over the cell's months up to each month-end
 written_off_to_date as (
     select
@@ -47,12 +61,11 @@ written_off_to_date as (
         sum(earlier.principal_written_off) as principal_written_off_to_date,
         sum(earlier.interest_written_off) as interest_written_off_to_date
     from cells
-    inner join cells as earlier
+    inner join write_offs as earlier
         on earlier.new_commune_code = cells.new_commune_code
         and earlier.program_code = cells.program_code
         and earlier.organisation_code = cells.organisation_code
         and earlier.as_of_date <= cells.as_of_date
-        and (earlier.principal_written_off > 0 or earlier.interest_written_off > 0)
     group by cells.as_of_date, cells.new_commune_code, cells.program_code, cells.organisation_code
 )
 
