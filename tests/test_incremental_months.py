@@ -20,6 +20,7 @@ from tests.conftest import SMALL_SAMPLE
 LOAN_MONTH_TABLES = [
     "int_loan_balances__month_end", "int_loan_state__month_end", "int_group_months",
     "mart_outstanding_balance", "mart_group_outstanding", "mart_debt_quality", "mart_group_scorecard",
+    "mart_province_headlines", "mart_mobile_banking", "mart_entrustment_fees",
 ]
 LAST_MONTH = "2025-12"
 

@@ -2,7 +2,7 @@
 -- banking (the register's flag as at its export).
 with borrowers_owing as (
     select distinct b.as_of_date, nc.new_commune_code, loans.borrower_id
-    from {{ ref('int_loan_balances__month_end') }} as b
+    from {{ recomputed(ref('int_loan_balances__month_end')) }} as b
     inner join {{ ref('stg_branch__loans') }} as loans on loans.loan_id = b.loan_id
     inner join {{ ref('int_loans__new_commune') }} as nc on nc.loan_id = b.loan_id
     where b.outstanding_principal > 0

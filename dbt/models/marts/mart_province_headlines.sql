@@ -7,7 +7,7 @@ with loan_balances as (
         balances.outstanding_principal,
         loans.group_id,
         loans.borrower_key
-    from {{ ref('int_loan_balances__month_end') }} as balances
+    from {{ recomputed(ref('int_loan_balances__month_end')) }} as balances
     inner join {{ ref('stg_branch__loans') }} as loans on loans.loan_id = balances.loan_id
     inner join {{ ref('int_loans__new_commune') }} as loan_communes on loan_communes.loan_id = balances.loan_id
     inner join {{ ref('stg_admin__new_communes') }} as new_communes on new_communes.commune_code = loan_communes.new_commune_code
