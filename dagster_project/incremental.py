@@ -1,13 +1,14 @@
 """Which month-ends a dbt build recomputes in the loan × month-end models.
 
-Those models (and the marts summing them month by month) are incremental by as_of_date
+Those models, and the marts that sum them month by month, are incremental by as_of_date
 (dbt/macros/loan_months_from.sql): given the dbt var `ledger_months_from`, they recompute that
 month-end and every later one, each loan carried forward from its row at the month-end before.
-The month comes from the warehouse's own records: the ledger months `audit.load_manifest` says
-were loaded since the models' last successful build, which `audit.dbt_model_builds` keeps. No var, so every month recomputed, when that is not enough to
-know: the models were never built here, or a register they read has been loaded since (a register
-is a whole snapshot, so any loan's history may have changed). A changed seed, model or admin-unit
-package needs a full refresh (the dbt job's `full_refresh` run config).
+The month comes from the warehouse's own records: the first ledger month `audit.load_manifest`
+says was loaded since the models' last successful build, which `audit.dbt_model_builds` keeps.
+No var, so every month recomputed, when that is not enough to know: the models were never built
+here, or a register they read has been loaded since (a register is a whole snapshot, so any
+loan's history may have changed). A changed seed, model or admin-unit package needs a full
+refresh (the dbt job's `full_refresh` run config).
 """
 
 from __future__ import annotations
@@ -55,10 +56,7 @@ def _next_month_end(day: date) -> date:
 
 def ledger_months_from(conn: duckdb.DuckDBPyConnection, models: Iterable[str], sources: set[str]) -> date | None:
     """The first month-end the incremental models must recompute, or None for all of them."""
-    tables = {row[0] for row in conn.execute(
-        "select table_schema || '.' || table_name from information_schema.tables where table_schema = 'audit'"
-    ).fetchall()}
-    if not {BUILDS_TABLE, "audit.load_manifest"} <= tables:
+    if not {BUILDS_TABLE, "audit.load_manifest"} <= _audit_tables(conn):
         return None
     built = dict(conn.execute(f"select model, max(started_at) from {BUILDS_TABLE} group by model").fetchall())
     if any(model not in built for model in models):
@@ -119,12 +117,15 @@ def record_builds(
 def last_recomputed_from(conn: duckdb.DuckDBPyConnection, model: str) -> date | None:
     """The first month-end the model's last build recomputed; None if it recomputed every month
     (or is not incremental)."""
-    tables = conn.execute(
-        "select count(*) from information_schema.tables where table_schema = 'audit' and table_name = 'dbt_model_builds'"
-    ).fetchone()[0]
-    if not tables:
+    if BUILDS_TABLE not in _audit_tables(conn):
         return None
     row = conn.execute(
         f"select ledger_months_from from {BUILDS_TABLE} where model = ? order by started_at desc limit 1", [model]
     ).fetchone()
     return row[0] if row else None
+
+
+def _audit_tables(conn: duckdb.DuckDBPyConnection) -> set[str]:
+    return {row[0] for row in conn.execute(
+        "select table_schema || '.' || table_name from information_schema.tables where table_schema = 'audit'"
+    ).fetchall()}

@@ -1,4 +1,5 @@
-{#- The loan × month-end models are incremental by as_of_date. A build recomputes the month-ends
+{#- The loan × month-end models, and the marts that sum them month by month, are incremental by
+    as_of_date (dbt_project.yml). A build recomputes the month-ends
     from var('ledger_months_from') on (the first month a load changed, which the orchestrator
     works out: dagster_project/incremental.py) and carries each loan forward from its row at the
     month-end before; every month-end from there on is replaced whole (delete+insert by as_of_date).

@@ -15,10 +15,7 @@ with ledger_movements as (
         sum(case when transaction_type = 'write_off' then 0 else interest_amount end) as interest_collected,
         sum(case when transaction_type = 'principal_repayment' then principal_amount else 0 end) as principal_repaid,
         sum(case when transaction_type = 'write_off' then principal_amount else 0 end) as principal_written_off
-    from {{ ref('stg_branch__transactions') }}
-    {%- if from_month %}
-    where month_end_date >= cast('{{ from_month }}' as date)
-    {%- endif %}
+    from {{ recomputed(ref('stg_branch__transactions'), column='month_end_date') }}
     group by loan_id, month_end_date
 ),
 

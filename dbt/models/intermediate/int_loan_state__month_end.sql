@@ -13,10 +13,7 @@ with ledger as (
 ),
 
 balances as (
-    select * from {{ ref('int_loan_balances__month_end') }}
-    {%- if from_month %}
-    where as_of_date >= cast('{{ from_month }}' as date)
-    {%- endif %}
+    select * from {{ recomputed(ref('int_loan_balances__month_end')) }}
 ),
 
 monthly_events as (
