@@ -45,3 +45,18 @@
     {%- set month_end = "cast('" ~ from_month ~ "' as date)" -%}
     cast({{ dbt.date_trunc('month', dbt.dateadd('month', -months_back, month_end) if months_back else month_end) }} as date)
 {%- endmacro %}
+
+{#- dbt's own macro for a test's `where` config, with one more value: `__recomputed_months__`
+    tests only the month-ends this build recomputed (every row without ledger_months_from). -#}
+{% macro get_where_subquery(relation) -%}
+    {%- set where = config.get('where') -%}
+    {%- if where == '__recomputed_months__' -%}
+        {%- set from_month = var('ledger_months_from', none) -%}
+        {%- set where = "as_of_date >= cast('" ~ from_month ~ "' as date)" if from_month else none -%}
+    {%- endif -%}
+    {%- if where -%}
+        {%- do return("(select * from " ~ relation ~ " where " ~ where ~ ") dbt_subquery") -%}
+    {%- else -%}
+        {%- do return(relation) -%}
+    {%- endif -%}
+{%- endmacro %}

@@ -1,3 +1,4 @@
+{%- set from_month = loan_months_from() -%}
 -- Debt quality at each month-end on the 2025 communes, by program and organisation: the branch
 -- view (overdue and overdue + frozen ratios, collection rates, K4c debt, write-offs) beside the
 -- microfinance view (PAR30 / PAR90 on days past due).
@@ -43,11 +44,11 @@ write_offs as (
     select as_of_date, new_commune_code, program_code, organisation_code, principal_written_off, interest_written_off
     from cells
     where principal_written_off > 0 or interest_written_off > 0
-    {%- if loan_months_from() %}
+    {%- if from_month %}
     union all
     select as_of_date, new_commune_code, program_code, organisation_code, principal_written_off, interest_written_off
     from {{ this }}
-    where as_of_date < cast('{{ loan_months_from() }}' as date) and (principal_written_off > 0 or interest_written_off > 0)
+    where as_of_date < cast('{{ from_month }}' as date) and (principal_written_off > 0 or interest_written_off > 0)
     {%- endif %}
 ),
 

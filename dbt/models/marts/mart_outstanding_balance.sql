@@ -1,3 +1,4 @@
+{%- set from_month = loan_months_from() -%}
 -- Outstanding balance at each month-end on the 2025 communes, by Transaction Office, program,
 -- funding source and organisation, with its growth since 31 December and over twelve months.
 -- Growth compares the same unit: a unit that owed at the comparison date and owes nothing now
@@ -143,8 +144,8 @@ select
          then sum(contributions.outstanding_principal) - sum(contributions.outstanding_a_year_ago) end as growth_over_twelve_months
 from contributions
 left join reach on reach.as_of_date = contributions.as_of_date
-{%- if loan_months_from() %}
-where contributions.as_of_date >= cast('{{ loan_months_from() }}' as date)
+{%- if from_month %}
+where contributions.as_of_date >= cast('{{ from_month }}' as date)
 {%- endif %}
 group by
     contributions.as_of_date,
