@@ -1,6 +1,8 @@
 """Warehouses built from generated samples, shared by the test modules that read them."""
 
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import dagster as dg
 import pytest
@@ -13,16 +15,29 @@ from dagster_project.settings import Settings
 SMALL_SAMPLE = GenerationConfig(communes=3, start_year=2024, end_year=2025)
 
 
-def build_sample_warehouse(tmp_path_factory, name: str, config: GenerationConfig) -> tuple[Settings, BuildResult]:
-    """Generate `config` into a fresh folder and build it through Dagster, as `pcw run` does."""
+@contextmanager
+def kept_environment() -> Iterator[None]:
+    """Dagster runs export their settings for dbt: keep them from leaking into other tests."""
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def build_sample_warehouse(
+    tmp_path_factory, name: str, config: GenerationConfig, prepare: Callable[[Settings], None] | None = None
+) -> tuple[Settings, BuildResult]:
+    """Generate `config` into a fresh folder (then `prepare` the landing files, if given) and build
+    it through Dagster, as `pcw run` does."""
     data = tmp_path_factory.mktemp(name)
     settings = Settings(data_dir=data, landing_dir=data / "landing", warehouse_path=data / "warehouse.duckdb")
     generate(settings.landing_dir, config)
-    saved = dict(os.environ)  # the build exports its settings for dbt: keep them from leaking into other tests
-    with dg.DagsterInstance.ephemeral() as instance:
+    if prepare:
+        prepare(settings)
+    with kept_environment(), dg.DagsterInstance.ephemeral() as instance:
         result = build_warehouse(settings, instance)
-    os.environ.clear()
-    os.environ.update(saved)
     assert result.success, "\n".join(result.failures())
     return settings, result
 
