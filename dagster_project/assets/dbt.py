@@ -2,14 +2,13 @@
 
 import json
 from collections.abc import Mapping
-from datetime import datetime, timezone
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from dagster_duckdb import DuckDBResource
 
-from dagster_project.incremental import incremental_models, ledger_months_from, record_builds, upstream_sources
+from dagster_project.recompute import last_window
 from dagster_project.publish import published_key
 from dagster_project.resources import dbt_project
 from dagster_project.settings import WAREHOUSE_POOL, dbt_target
@@ -38,8 +37,8 @@ class WarehouseTranslator(DagsterDbtTranslator):
 class DbtRunConfig(dg.Config):
     """dbt vars for one run, over dbt_project.yml's defaults: a planner's what-if such as
     {"plan_demand_scale": 1.2} or {"plan_opening_date": "2026-06-30"} from the launchpad.
-    full_refresh rebuilds the incremental loan × month-end models from all history (after a
-    changed seed or model)."""
+    full_refresh rebuilds the incremental loan × month-end models from all history (never needed for
+    correctness: dbt works out what changed, dbt/models/recompute/)."""
 
     vars: dict[str, Any] = {}
     full_refresh: bool = False
@@ -57,30 +56,9 @@ def dbt_build_args(dbt_vars: Mapping[str, Any], full_refresh: bool = False) -> l
     pool=WAREHOUSE_POOL,
 )
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBResource, config: DbtRunConfig):
-    if dbt_target() != "duckdb":  # Spark recomputes every month of its tables
-        yield from dbt.cli(dbt_build_args(config.vars, config.full_refresh), context=context).stream()
-        return
-
-    manifest = json.loads(DBT_PROJECT.manifest_path.read_text())
-    incremental = incremental_models(manifest)
-    with warehouse.get_connection() as conn:
-        from_month = None if config.full_refresh else ledger_months_from(
-            conn, incremental.values(), upstream_sources(manifest, incremental)
-        )
-    context.log.info(f"loan × month-end models: recomputing {f'from {from_month}' if from_month else 'every month'}")
-    dbt_vars = {**config.vars, "ledger_months_from": from_month.isoformat()} if from_month else config.vars
-
-    started_at = datetime.now(timezone.utc).replace(tzinfo=None)
-    invocation = dbt.cli(dbt_build_args(dbt_vars, config.full_refresh), context=context)
-    try:
-        yield from invocation.stream()
-    finally:  # a failed test does not undo the models built before it
-        run_results = invocation.target_path / "run_results.json"
-        if run_results.exists():
-            built = [
-                incremental[result["unique_id"]]
-                for result in json.loads(run_results.read_text())["results"]
-                if result["unique_id"] in incremental and result["status"] == "success"
-            ]
-            with warehouse.get_connection() as conn:
-                record_builds(conn, built, started_at, from_month)
+    yield from dbt.cli(dbt_build_args(config.vars, config.full_refresh), context=context).stream()
+    if dbt_target() == "duckdb":
+        with warehouse.get_connection() as conn:
+            window = last_window(conn)
+        if window:
+            context.log.info(window.describe())

@@ -7,17 +7,23 @@ Suites in `expectations/raw/` guard the loaded tables (per partition for the led
 
 
 import dagster as dg
+from dagster_dbt.metadata_set import DbtMetadataSet
 from dagster_duckdb import DuckDBResource
 
 from dagster_project.checks.expectations import load_suite, record_outcomes, suite_path, suite_relation, validate_table
-from dagster_project.incremental import last_recomputed_from
+from dagster_project.recompute import last_window
 from dagster_project.settings import WAREHOUSE_POOL
 
 DBT_SCHEMA = "main"  # where dbt-duckdb builds the models (dbt/profiles.yml sets no other schema)
 
 
 def build_quality_gate(
-    asset_key: dg.AssetKey, suite_folder: str, schema: str, table: str, partitions_def: dg.PartitionsDefinition | None = None
+    asset_key: dg.AssetKey,
+    suite_folder: str,
+    schema: str,
+    table: str,
+    partitions_def: dg.PartitionsDefinition | None = None,
+    incremental: bool = False,
 ) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=asset_key,
@@ -29,12 +35,13 @@ def build_quality_gate(
     )
     def quality_gate(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource) -> dg.AssetCheckResult:
         # A partitioned table is validated on the months of this run only, an incremental model's
-        # rows on the month-ends its last build recomputed (a suite over a query: every row).
+        # rows on the month-ends the last build recomputed (a suite over a query: every row).
         months = [k[:7] for k in context.partition_keys] if partitions_def else None
         partition = (f"{months[0]}..{months[-1]}" if len(months) > 1 else months[0]) if months else None
         by_row = suite_relation(load_suite(suite_folder, table), schema, table) == f"{schema}.{table}"
         with warehouse.get_connection() as conn:
-            as_of_from = last_recomputed_from(conn, table) if by_row and not partitions_def else None
+            window = last_window(conn) if incremental and by_row else None
+            as_of_from = window.from_month_end if window else None
             partition = partition or (f"{as_of_from}.." if as_of_from else None)
             outcomes = validate_table(conn, schema, table, months, suite_folder, as_of_from)
             record_outcomes(conn, f"{schema}.{table}", outcomes, context.run.run_id, partition)
@@ -62,5 +69,6 @@ def quality_gates(assets_defs: list[dg.AssetsDefinition]) -> list[dg.AssetChecks
             if len(key.path) == 2 and suite_path(key.path[0], key.path[1]).exists():
                 gates.append(build_quality_gate(key, key.path[0], *key.path, assets_def.partitions_def))
             elif len(key.path) == 1 and suite_path("marts", key.path[0]).exists():
-                gates.append(build_quality_gate(key, "marts", DBT_SCHEMA, key.path[0]))
+                materialized = DbtMetadataSet.extract(assets_def.specs_by_key[key].metadata).materialization_type
+                gates.append(build_quality_gate(key, "marts", DBT_SCHEMA, key.path[0], incremental=materialized == "incremental"))
     return gates

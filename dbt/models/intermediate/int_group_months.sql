@@ -1,7 +1,7 @@
-{%- set from_month = loan_months_from() -%}
+{%- set from_month = recompute_from() -%}
 -- Group × month-end measures that the scorecard scores: savings, balances, interest and principal
 -- due and collected, and attendance at the transaction point's session.
--- Incremental (macros/loan_months_from.sql): the recomputed months read the month before them
+-- Incremental (macros/recompute.sql): the recomputed months read the month before them
 -- (last month's savings); what is dated is read from that month on.
 with month_ends as (
     select distinct as_of_date from {{ recomputed(ref('int_loan_balances__month_end'), months_back=1) }}
@@ -27,7 +27,7 @@ loan_months as (
         + b.overdue_principal_at_month_start * loans.overdue_annual_rate / 1200
             as interest_due
     from {{ recomputed(ref('int_loan_balances__month_end'), months_back=1) }} as b
-    inner join {{ ref('stg_branch__loans') }} as loans on loans.loan_id = b.loan_id
+    inner join {{ ref('int_loan_attributes') }} as loans on loans.loan_id = b.loan_id
     where loans.group_id is not null
 ),
 
@@ -47,7 +47,7 @@ loans_by_group as (
 principal_due as (
     select loans.group_id, {{ dbt.last_day('s.due_date', 'month') }} as as_of_date, sum(s.principal_due) as principal_due
     from {{ recomputed(ref('stg_branch__loan_schedules'), months_back=1, column='due_date') }} as s
-    inner join {{ ref('stg_branch__loans') }} as loans on loans.loan_id = s.loan_id
+    inner join {{ ref('int_loan_attributes') }} as loans on loans.loan_id = s.loan_id
     where loans.group_id is not null
     group by loans.group_id, {{ dbt.last_day('s.due_date', 'month') }}
 ),
@@ -65,7 +65,7 @@ group_activity as (
     union all
     select loans.group_id, t.transaction_date, t.transaction_point_id
     from {{ recomputed(ref('stg_branch__transactions'), months_back=1, column='transaction_date') }} as t
-    inner join {{ ref('stg_branch__loans') }} as loans on loans.loan_id = t.loan_id
+    inner join {{ ref('int_loan_attributes') }} as loans on loans.loan_id = t.loan_id
     where loans.group_id is not null
 ),
 
@@ -100,5 +100,5 @@ group_month_rows as (
 
 select * from group_month_rows
 {%- if from_month %}
-where as_of_date >= cast('{{ from_month }}' as date)
+where as_of_date >= {{ from_month }}
 {%- endif %}

@@ -1,10 +1,10 @@
-{%- set from_month = loan_months_from() -%}
+{%- set from_month = recompute_from() -%}
 -- Loan × month-end state: int_loan_balances__month_end's buckets plus what debt quality needs:
 -- days past due, due dates and extensions, the freeze in force, write-offs to date, interest
 -- accrued and unpaid, principal falling due and collected, and where the loan sits (2025 commune,
 -- transaction point, program, organisation).
 --
--- Incremental like the balances (macros/loan_months_from.sql): from `from_month` on, the running
+-- Incremental like the balances (macros/recompute.sql): from `from_month` on, the running
 -- totals (extensions, the last freeze, write-offs and the interest balance to date) start from
 -- the loan's row at the month-end before; what looks further back (FIFO age of overdue, the
 -- freeze in force, extensions moving instalments) reads the whole ledger.
@@ -30,7 +30,7 @@ monthly_events as (
         sum(case when transaction_type = 'freeze' then 1 else 0 end) as freezes
     from ledger
     {%- if from_month %}
-    where month_end_date >= cast('{{ from_month }}' as date)
+    where month_end_date >= {{ from_month }}
     {%- endif %}
     group by loan_id, month_end_date
 ),
@@ -102,30 +102,8 @@ overdue_age as (
     group by loan_id, as_of_date
 ),
 
-overdue_rate_multiplier as (
-    select rule_value as multiplier from {{ ref('rate_rules') }} where rule_code = 'overdue_rate_multiplier'
-),
-
 loans as (
-    select
-        loans.loan_id,
-        loans.borrower_key,
-        loans.group_id,
-        coalesce(loans.organisation_code, 'DIRECT') as organisation_code,
-        loans.program_code,
-        loans.funding_source,
-        loans.transaction_point_id,
-        loans.contract_due_date,
-        loans.annual_rate,
-        loans.annual_rate * multiplier.multiplier as overdue_annual_rate,
-        loan_communes.new_commune_code,
-        new_communes.province_code,
-        borrowers.left_residence
-    from {{ ref('stg_branch__loans') }} as loans
-    cross join overdue_rate_multiplier as multiplier
-    inner join {{ ref('int_loans__new_commune') }} as loan_communes on loan_communes.loan_id = loans.loan_id
-    inner join {{ ref('stg_admin__new_communes') }} as new_communes on new_communes.commune_code = loan_communes.new_commune_code
-    left join {{ ref('stg_branch__borrowers') }} as borrowers on borrowers.borrower_id = loans.borrower_id
+    select * from {{ ref('int_loan_attributes') }}
 ),
 
 monthly as (
@@ -190,7 +168,7 @@ carried as (
     left join (
         select loan_id, max(month_end_date) as last_freeze_month_end
         from freeze_events
-        where month_end_date < cast('{{ from_month }}' as date)
+        where month_end_date < {{ from_month }}
         group by loan_id
     ) as earlier_freezes on earlier_freezes.loan_id = state.loan_id
     where state.as_of_date = {{ carried_month(from_month) }}
@@ -245,7 +223,7 @@ select
     end as days_past_due,
     case when history.frozen_principal > 0 then freezes.cause_code end as frozen_cause_code,
     case when history.frozen_principal > 0 then freezes.frozen_until end as frozen_until,
-    coalesce(loans.left_residence, false) as borrower_left_residence,
+    loans.borrower_left_residence,
     history.principal_written_off,
     history.principal_written_off_to_date,
     history.interest_written_off,

@@ -1,6 +1,8 @@
--- Each loan's commune on the 2025 map. A loan with ledger rows after the reorganisation takes the
--- new commune its own latest row carries; any other loan maps its old commune through the
--- crosswalk, and a split old commune's loans go to its default successor, flagged as allocated.
+-- Each loan's commune on the 2025 map, by one rule with the groups (int_groups__new_commune): a loan
+-- lent through a Savings and Loan Group sits where its group sits, so group and balance marts agree
+-- commune by commune. A loan lent directly takes the new commune its own latest row after the
+-- reorganisation carries; without one, it maps its old commune through the crosswalk, and a split
+-- old commune's loans go to the default successor, flagged as allocated.
 -- The loan's transaction point (and the Transaction Office serving it) is the one it is served at.
 with rows_after_reform as (
     select
@@ -21,22 +23,34 @@ default_successor as (
     select old_commune_code, new_commune_code, is_split
     from {{ ref('stg_admin__commune_crosswalk') }}
     where is_default_successor
+),
+
+own_rows as (
+    select
+        loans.loan_id,
+        loans.group_id,
+        loans.commune_code as disbursement_commune_code,
+        coalesce(
+            latest_new_commune.new_commune_code,
+            case when loans.commune_era = 'new' then loans.commune_code else default_successor.new_commune_code end
+        ) as new_commune_code,
+        (latest_new_commune.new_commune_code is null
+            and loans.commune_era = 'old'
+            and coalesce(default_successor.is_split, false)) as is_allocated,
+        loans.transaction_point_id
+    from {{ ref('stg_branch__loans') }} as loans
+    left join latest_new_commune on latest_new_commune.loan_id = loans.loan_id
+    -- the era decides in the select, not here: a join condition on one side only makes a nested-loop join
+    left join default_successor on default_successor.old_commune_code = loans.commune_code
 )
 
 select
-    loans.loan_id,
-    loans.commune_code as disbursement_commune_code,
-    coalesce(
-        latest_new_commune.new_commune_code,
-        case when loans.commune_era = 'new' then loans.commune_code else default_successor.new_commune_code end
-    ) as new_commune_code,
-    (latest_new_commune.new_commune_code is null
-        and loans.commune_era = 'old'
-        and coalesce(default_successor.is_split, false)) as is_allocated,
-    loans.transaction_point_id,
+    own_rows.loan_id,
+    own_rows.disbursement_commune_code,
+    coalesce(groups.new_commune_code, own_rows.new_commune_code) as new_commune_code,
+    case when groups.group_id is null then own_rows.is_allocated else groups.is_allocated end as is_allocated,
+    own_rows.transaction_point_id,
     points.transaction_office_code
-from {{ ref('stg_branch__loans') }} as loans
-left join {{ ref('stg_branch__transaction_points') }} as points on points.transaction_point_id = loans.transaction_point_id
-left join latest_new_commune on latest_new_commune.loan_id = loans.loan_id
--- the era decides in the select, not here: a join condition on one side only makes a nested-loop join
-left join default_successor on default_successor.old_commune_code = loans.commune_code
+from own_rows
+left join {{ ref('int_groups__new_commune') }} as groups on groups.group_id = own_rows.group_id
+left join {{ ref('stg_branch__transaction_points') }} as points on points.transaction_point_id = own_rows.transaction_point_id

@@ -1,4 +1,4 @@
-{%- set from_month = loan_months_from() -%}
+{%- set from_month = recompute_from() -%}
 -- Debt quality at each month-end on the 2025 communes, by program and organisation: the branch
 -- view (overdue and overdue + frozen ratios, collection rates, K4c debt, write-offs) beside the
 -- microfinance view (PAR30 / PAR90 on days past due).
@@ -48,7 +48,7 @@ write_offs as (
     union all
     select as_of_date, new_commune_code, program_code, organisation_code, principal_written_off, interest_written_off
     from {{ this }}
-    where as_of_date < cast('{{ from_month }}' as date) and (principal_written_off > 0 or interest_written_off > 0)
+    where as_of_date < {{ from_month }} and (principal_written_off > 0 or interest_written_off > 0)
     {%- endif %}
 ),
 
@@ -74,7 +74,7 @@ select
     cells.as_of_date,
     cells.province_code,
     cells.new_commune_code,
-    new_communes.commune_name as new_commune_name,
+    new_communes.new_commune_name,
     cells.program_code,
     cells.organisation_code,
     cells.loans_with_outstanding,
@@ -112,7 +112,8 @@ select
          then cast(cells.interest_collected_of_due as decimal(38,12)) / cells.interest_due end as interest_collection_rate,
     cells.interest_unpaid
 from cells
-inner join {{ ref('stg_admin__new_communes') }} as new_communes on new_communes.commune_code = cells.new_commune_code
+inner join (select distinct new_commune_code, new_commune_name from {{ ref('int_loan_attributes') }}) as new_communes
+    on new_communes.new_commune_code = cells.new_commune_code
 left join written_off_to_date as to_date
     on to_date.as_of_date = cells.as_of_date
     and to_date.new_commune_code = cells.new_commune_code

@@ -3,7 +3,7 @@
 with collected as (
     select loans.group_id, b.as_of_date, sum(b.interest_collected) as interest_collected
     from {{ recomputed(ref('int_loan_balances__month_end')) }} as b
-    inner join {{ ref('stg_branch__loans') }} as loans on loans.loan_id = b.loan_id
+    inner join {{ ref('int_loan_attributes') }} as loans on loans.loan_id = b.loan_id
     where loans.group_id is not null
     group by loans.group_id, b.as_of_date
 )

@@ -7,16 +7,15 @@ with loan_cells as (
         loans.group_id,
         loans.organisation_code,
         groups.new_commune_code,
-        points.transaction_office_code,
+        groups.transaction_office_code,
         loans.program_code,
         loans.funding_source,
         dense_rank() over (
-            order by loans.group_id, loans.organisation_code, groups.new_commune_code, points.transaction_office_code,
+            order by loans.group_id, loans.organisation_code, groups.new_commune_code, groups.transaction_office_code,
                      loans.program_code, loans.funding_source
         ) as cell_number
-    from {{ ref('stg_branch__loans') }} as loans
+    from {{ ref('int_loan_attributes') }} as loans
     inner join {{ ref('int_groups__new_commune') }} as groups on groups.group_id = loans.group_id
-    left join {{ ref('stg_branch__transaction_points') }} as points on points.transaction_point_id = groups.transaction_point_id
 ),
 
 cells as (

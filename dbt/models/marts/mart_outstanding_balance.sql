@@ -1,30 +1,27 @@
-{%- set from_month = loan_months_from() -%}
+{%- set from_month = recompute_from() -%}
 -- Outstanding balance at each month-end on the 2025 communes, by Transaction Office, program,
 -- funding source and organisation, with its growth since 31 December and over twelve months.
 -- Growth compares the same unit: a unit that owed at the comparison date and owes nothing now
 -- still has a row (outstanding 0), so growth sums exactly from any unit up to the province.
--- Incremental (macros/loan_months_from.sql): the recomputed months read the twelve before them.
+-- Incremental (macros/recompute.sql): the recomputed months read the twelve before them.
 -- The cell a loan's balances add up in (its province, office, commune, program, funding source and
 -- organisation), numbered so the 15 M loan-month rows are grouped on small integer keys.
 with loan_cells as (
     select
-        loans.loan_id,
-        loans.borrower_key,
-        loan_communes.is_allocated,
-        new_communes.province_code,
-        loan_communes.transaction_office_code,
-        loan_communes.new_commune_code,
-        new_communes.commune_name as new_commune_name,
-        loans.program_code,
-        loans.funding_source,
-        coalesce(loans.organisation_code, 'DIRECT') as organisation_code,
+        loan_id,
+        borrower_key,
+        is_allocated,
+        province_code,
+        transaction_office_code,
+        new_commune_code,
+        new_commune_name,
+        program_code,
+        funding_source,
+        organisation_code,
         dense_rank() over (
-            order by new_communes.province_code, loan_communes.transaction_office_code, loan_communes.new_commune_code,
-                     loans.program_code, loans.funding_source, coalesce(loans.organisation_code, 'DIRECT')
+            order by province_code, transaction_office_code, new_commune_code, program_code, funding_source, organisation_code
         ) as cell_number
-    from {{ ref('stg_branch__loans') }} as loans
-    inner join {{ ref('int_loans__new_commune') }} as loan_communes on loan_communes.loan_id = loans.loan_id
-    inner join {{ ref('stg_admin__new_communes') }} as new_communes on new_communes.commune_code = loan_communes.new_commune_code
+    from {{ ref('int_loan_attributes') }}
 ),
 
 extra_loans as (
@@ -145,7 +142,7 @@ select
 from contributions
 left join reach on reach.as_of_date = contributions.as_of_date
 {%- if from_month %}
-where contributions.as_of_date >= cast('{{ from_month }}' as date)
+where contributions.as_of_date >= {{ from_month }}
 {%- endif %}
 group by
     contributions.as_of_date,

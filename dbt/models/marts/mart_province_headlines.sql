@@ -3,14 +3,13 @@
 with loan_balances as (
     select
         balances.as_of_date,
-        new_communes.province_code,
+        loans.province_code,
+        loans.province_name,
         balances.outstanding_principal,
         loans.group_id,
         loans.borrower_key
     from {{ recomputed(ref('int_loan_balances__month_end')) }} as balances
-    inner join {{ ref('stg_branch__loans') }} as loans on loans.loan_id = balances.loan_id
-    inner join {{ ref('int_loans__new_commune') }} as loan_communes on loan_communes.loan_id = balances.loan_id
-    inner join {{ ref('stg_admin__new_communes') }} as new_communes on new_communes.commune_code = loan_communes.new_commune_code
+    inner join {{ ref('int_loan_attributes') }} as loans on loans.loan_id = balances.loan_id
     where balances.outstanding_principal > 0
 ),
 
@@ -18,12 +17,13 @@ lending as (
     select
         as_of_date,
         province_code,
+        province_name,
         sum(outstanding_principal) as outstanding_principal,
         sum(case when group_id is not null then outstanding_principal else 0 end) as entrusted_principal,
         count(distinct borrower_key) as borrowers_with_outstanding,
         count(distinct group_id) as groups_with_outstanding
     from loan_balances
-    group by as_of_date, province_code
+    group by as_of_date, province_code, province_name
 ),
 
 local_capital as (
@@ -43,7 +43,7 @@ local_capital as (
 select
     lending.as_of_date,
     lending.province_code,
-    provinces.province_name,
+    lending.province_name,
     lending.outstanding_principal,
     lending.entrusted_principal,
     cast(lending.entrusted_principal as double) / lending.outstanding_principal as entrusted_share,
@@ -53,7 +53,5 @@ select
     cast(local_capital.local_capital_balance as double)
         / nullif(local_capital.local_capital_base_year, 0) as local_capital_multiple
 from lending
-inner join (select distinct province_code, province_name from {{ ref('stg_admin__new_communes') }}) as provinces
-    on provinces.province_code = lending.province_code
 left join local_capital
     on local_capital.as_of_date = lending.as_of_date and local_capital.province_code = lending.province_code

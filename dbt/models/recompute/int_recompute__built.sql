@@ -1,0 +1,13 @@
+-- The inputs the loan × month-end models were last built from. dbt builds this model only after every
+-- incremental model and its tests succeeded (they are its parents), so a failed build leaves the
+-- previous inputs here and the next build recomputes from them again.
+-- depends_on: {{ ref('int_loan_balances__month_end') }}
+-- depends_on: {{ ref('int_loan_state__month_end') }}
+-- depends_on: {{ ref('int_group_months') }}
+-- depends_on: {{ ref('mart_outstanding_balance') }}
+-- depends_on: {{ ref('mart_group_outstanding') }}
+-- depends_on: {{ ref('mart_debt_quality') }}
+-- depends_on: {{ ref('mart_province_headlines') }}
+-- depends_on: {{ ref('mart_mobile_banking') }}
+-- depends_on: {{ ref('mart_entrustment_fees') }}
+select * from {{ ref('int_recompute__inputs') }}
