@@ -21,6 +21,7 @@ class LandingSource:
     columns: dict[str, str]  # column -> DuckDB type
     key: tuple[str, ...]  # unique key of a row
     monthly: bool = False  # one file a branch and month (a ledger) rather than a register snapshot
+    month_date: str | None = None  # a ledger's date column: every row of a file falls in the file's month
     era_date: str | None = None  # the column whose date decides the era of `commune_code`
     amount_columns: tuple[str, ...] = ()  # summed for control totals
 
@@ -189,6 +190,7 @@ TRANSACTIONS = _source(
     },
     ["transaction_id"],
     monthly=True,
+    month_date="transaction_date",
     era_date="transaction_date",
     amount_columns=("principal_amount", "interest_amount"),
 )
@@ -206,6 +208,7 @@ SAVINGS_DEPOSITS = _source(
     },
     ["deposit_id"],
     monthly=True,
+    month_date="deposit_date",
     era_date="deposit_date",
     amount_columns=("amount",),
 )

@@ -106,6 +106,31 @@ def test_a_repeated_transaction_id_keeps_its_first_row(tmp_path):
     ]
 
 
+@pytest.mark.parametrize("path", ["batch", "file by file"])
+def test_ledger_rows_dated_outside_their_files_month_are_quarantined_and_the_month_loads(tmp_path, monkeypatch, path):
+    if path == "file by file":  # the path a batch with a file to reject falls back to
+        monkeypatch.setattr("dagster_project.ingest.batch.load_batch", lambda *args: False)
+    landing = tmp_path / "landing"
+    write_registers(landing)
+    write(landing, "transactions", [
+        {"transaction_id": "T1"},
+        {"transaction_id": "T2", "transaction_date": "2024-01-31"},
+        {"transaction_id": "T3", "transaction_date": "2024-03-01"},
+        {"transaction_id": "T4", "transaction_date": "2024-02-29"},
+    ], month="2024-02")
+    conn = open_warehouse(tmp_path / "w.duckdb")
+    loads = load_all(conn, landing)
+
+    source_file = "transactions/08/transactions_08_2024-02.csv"
+    assert conn.execute("select source_file, source_line, rule from raw.quarantine order by source_line").fetchall() == [
+        (source_file, 3, "date_outside_file_month: transaction_date 2024-01-31 is not in the file's month 2024-02"),
+        (source_file, 4, "date_outside_file_month: transaction_date 2024-03-01 is not in the file's month 2024-02"),
+    ]
+    assert conn.execute("select transaction_id from raw.transactions order by 1").fetchall() == [("T1",), ("T4",)]
+    [file_load] = [f for load in loads if load.source_name == "transactions" for f in load.files]
+    assert (file_load.rows_read, file_load.rows_loaded, file_load.rows_quarantined) == (4, 2, 2)
+
+
 def test_rows_after_the_reorganisation_load_with_new_commune_codes(tmp_path):
     landing = tmp_path / "landing"
     write_registers(landing)

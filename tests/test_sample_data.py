@@ -60,6 +60,19 @@ def test_files_follow_the_contract_layout_and_columns(landing):
         assert list(_read(landing, source.name).columns) == list(source.columns), source.name
 
 
+def test_ledger_rows_fall_in_their_files_month(landing):
+    for source in (s for s in LANDING_SOURCES.values() if s.monthly):
+        files = sorted((landing / source.folder).glob("*/*"))
+        reader = "read_parquet" if files[0].suffix == ".parquet" else "read_csv"
+        with duckdb.connect() as conn:
+            outside = conn.execute(
+                f"select count(*) from {reader}(?, filename = true) where strftime(cast({source.month_date} as date), "
+                "'%Y-%m') <> regexp_extract(filename, '_(\\d{4}-\\d{2})\\.\\w+$', 1)",
+                [[str(f) for f in files]],
+            ).fetchone()[0]
+        assert outside == 0, source.name
+
+
 def test_keys_are_unique(landing):
     for source in LANDING_SOURCES.values():
         frame = _read(landing, source.name)

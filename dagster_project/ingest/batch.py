@@ -15,7 +15,7 @@ import duckdb
 import pyarrow.parquet as pq
 
 from dagster_project.contract import LandingSource
-from dagster_project.ingest.rules import prepare_reference, rules_for
+from dagster_project.ingest.rules import first_broken_rule, prepare_reference
 
 STAGE = "landing_batch"
 
@@ -48,12 +48,14 @@ def load_batch(conn: duckdb.DuckDBPyConnection, source: LandingSource, changed: 
     names = list(source.columns)
     quoted = ", ".join(f'"{c}"' for c in names)
     try:
-        conn.execute("create or replace temp table landing_batch_files (path varchar, source_file varchar, file_order integer)")
-        conn.executemany("insert into landing_batch_files values (?, ?, ?)",
-                         [[str(p), load.source_file, i] for i, (load, p) in enumerate(files)])
+        conn.execute("create or replace temp table landing_batch_files "
+                     "(path varchar, source_file varchar, file_order integer, file_month date)")
+        conn.executemany("insert into landing_batch_files values (?, ?, ?, ?)",
+                         [[str(p), load.source_file, i, load.month_start] for i, (load, p) in enumerate(files)])
         if line:
             conn.execute(
-                f"create or replace temp table {STAGE} as select {quoted}, f.file_order as __file, {line} as __line "
+                f"create or replace temp table {STAGE} as select {quoted}, f.file_order as __file, {line} as __line, "
+                "f.file_month as __file_month "
                 f"from {relation} s join landing_batch_files f on f.path = s.filename",
                 [[str(p) for p in paths]],
             )
@@ -61,7 +63,7 @@ def load_batch(conn: duckdb.DuckDBPyConnection, source: LandingSource, changed: 
             # CSV rows keep file order: the rank within its file + 1 is the line (the header is line 1).
             conn.execute(
                 f"create or replace temp table {STAGE} as select {quoted}, f.file_order as __file, "
-                "row_number() over (partition by s.filename order by s.rowid) + 1 as __line "
+                "row_number() over (partition by s.filename order by s.rowid) + 1 as __line, f.file_month as __file_month "
                 f"from (select *, row_number() over () as rowid from {relation.replace('$columns', '?')}) s "
                 "join landing_batch_files f on f.path = s.filename",
                 [[str(p) for p in paths], {c: "VARCHAR" for c in names}],
@@ -117,7 +119,7 @@ def _type_and_check(conn: duckdb.DuckDBPyConnection, source: LandingSource, repl
     if conn.execute("select count(*) from landing_repeated_keys where files > 1").fetchone()[0]:
         return False
     join_keys = " and ".join(f"r.{k} = t.{k}" for k in source.key)
-    typed_rows = (f"select {typed}, __file, __line, case {missing_keys} {cast_failures} else null end as __cast_rule "
+    typed_rows = (f"select {typed}, __file, __line, __file_month, case {missing_keys} {cast_failures} else null end as __cast_rule "
                   f"from {STAGE}")
     if conn.execute("select count(*) from landing_repeated_keys").fetchone()[0]:
         conn.execute(
@@ -139,11 +141,10 @@ def _type_and_check(conn: duckdb.DuckDBPyConnection, source: LandingSource, repl
         "where r.source_file not in (select unnest(?::varchar[]))",
         [replaced],
     )
-    rules = " ".join(f"when {r.condition} then '{r.name.replace(chr(39), chr(39) * 2)}'" for r in rules_for(source))
     conn.execute(
         f"""
         create or replace temp table landing_checked as
-        select t.*, coalesce(t.__cast_rule, case {rules} else null end) as __rule
+        select t.*, coalesce(t.__cast_rule, {first_broken_rule(source)}) as __rule
         from landing_typed t
         """
     )

@@ -24,14 +24,14 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
 
 from dagster_project.contract import LINEAGE_COLUMNS, LandingSource
-from dagster_project.ingest.rules import prepare_reference, rules_for
+from dagster_project.ingest.rules import first_broken_rule, prepare_reference
 
 REGISTER_PARTITION = "snapshot"
 
@@ -72,11 +72,16 @@ class FileRejected(Exception):
 class FileLoad:
     source_file: str
     content_hash: str
+    month: str | None = None  # a ledger file's month (its partition): its rows' dates fall in it
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
     amount_totals: dict[str, int] = field(default_factory=dict)
     rejection: str | None = None
+
+    @property
+    def month_start(self) -> date | None:
+        return date.fromisoformat(f"{self.month}-01") if self.month else None
 
 
 @dataclass
@@ -157,7 +162,8 @@ def load_partitions(
     history = _manifest_history(conn, source)
     loads, changed = [], []
     for key, paths in partitions:
-        files = [FileLoad(p.relative_to(landing_dir).as_posix(), file_hash(p)) for p in paths]
+        month = key if source.monthly else None
+        files = [FileLoad(p.relative_to(landing_dir).as_posix(), file_hash(p), month) for p in paths]
         unchanged = bool(files) and history.last_loaded.get(key, []) == sorted((f.source_file, f.content_hash) for f in files)
         loads.append(PartitionLoad(source.name, key, files, unchanged=unchanged))
         if not unchanged:
@@ -356,7 +362,7 @@ def _check_columns(source: LandingSource, source_file: str, columns: list[str]) 
         )
 
 
-def _type_and_check(conn: duckdb.DuckDBPyConnection, source: LandingSource, stage: str) -> None:
+def _type_and_check(conn: duckdb.DuckDBPyConnection, source: LandingSource, stage: str, load: FileLoad) -> None:
     """`landing_checked`: the staged rows typed, with `__rule` = the first rule each breaks (or null)."""
     staged_types = dict(conn.execute(f"select column_name, column_type from (describe {stage})").fetchall())
     text = {c: f"nullif(trim(cast(\"{c}\" as varchar)), '')" for c in source.columns}
@@ -375,29 +381,25 @@ def _type_and_check(conn: duckdb.DuckDBPyConnection, source: LandingSource, stag
     conn.execute(
         f"""
         create or replace temp table landing_typed as
-        select {typed}, __line,
+        select {typed}, __line, cast(? as date) as __file_month,
                case {missing_keys} {cast_failures} else null end as __cast_rule,
                row_number() over (partition by {key} order by __line) as __key_occurrence
         from {stage}
-        """
+        """,
+        [load.month_start],
     )
     keys = ", ".join(f"t.{k}" for k in source.key)
     conn.execute(
         f"create or replace temp table rule_loaded_keys as select {keys} from landing_typed t "
         f"inner join raw.{source.name} r using ({', '.join(source.key)})"
     )
-    rules = " ".join(f"when {r.condition} then '{_sql_text(r.name)}'" for r in rules_for(source))
     conn.execute(
         f"""
         create or replace temp table landing_checked as
-        select t.*, coalesce(t.__cast_rule, case {rules} else null end) as __rule
+        select t.*, coalesce(t.__cast_rule, {first_broken_rule(source)}) as __rule
         from landing_typed t
         """
     )
-
-
-def _sql_text(text: str) -> str:
-    return text.replace("'", "''")
 
 
 def _load_staged(
@@ -406,7 +408,7 @@ def _load_staged(
     if replaces:  # a file never loaded has no rows to delete: skip scanning the table
         conn.execute(f"delete from raw.{source.name} where source_file = ?", [load.source_file])
         conn.execute("delete from raw.quarantine where source_name = ? and source_file = ?", [source.name, load.source_file])
-    _type_and_check(conn, source, stage)
+    _type_and_check(conn, source, stage, load)
 
     names = ", ".join(f'"{c}"' for c in source.columns)
     conn.execute(

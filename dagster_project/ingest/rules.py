@@ -1,9 +1,10 @@
 """Row rules: what sends a landing row to quarantine instead of `raw`.
 
 A rule is a name (what the data team reads in `raw.quarantine.rule`) and a SQL condition, true
-when a row breaks it, over the typed row `t` of the file being loaded. Rules that need reference
-data read it from `raw` (loaded upstream) or from the seeds (rates and caps are data, not code).
-The first rule a row breaks is the one recorded.
+when a row breaks it, over the typed row `t` of the file being loaded; a rule whose reason depends
+on the row adds it after the name. Rules that need reference data read it from `raw` (loaded
+upstream) or from the seeds (rates and caps are data, not code). The first rule a row breaks is
+the one recorded.
 """
 
 from __future__ import annotations
@@ -20,6 +21,12 @@ from dagster_project.settings import SEEDS_DIR
 class RowRule:
     name: str
     condition: str
+    detail: str | None = None  # SQL text over `t`, recorded as "<name>: <detail>"
+
+    def recorded(self) -> str:
+        """SQL: the text `raw.quarantine.rule` gets for a row that breaks the rule."""
+        name = "'" + self.name.replace("'", "''") + "'"
+        return f"{name} || ': ' || {self.detail}" if self.detail else name
 
 
 # Lookups are uncorrelated `(…) in (select …)`: one hash join each. A correlated `exists` inside
@@ -65,6 +72,18 @@ def _generic_rules(source: LandingSource) -> list[RowRule]:
                 f"t.commune_code is not null and case when t.{source.era_date} < date '{REORGANISATION_DATE.isoformat()}' "
                 f"then not {_in(['t.commune_code'], 'raw.admin_units_old', ['commune_code'])} "
                 f"else not {_in(['t.commune_code'], 'raw.admin_units_new', ['commune_code'])} end",
+            )
+        )
+    if source.month_date:
+        # A month loads and recomputes by its files: a row back-dated into a later month's file
+        # would lie before the months an incremental build recomputes and never reach the balances.
+        # Quarantined, not the file rejected: the rest of the month loads, every row accounted for.
+        rules.append(
+            RowRule(
+                "date_outside_file_month",
+                f"date_trunc('month', t.{source.month_date}) <> t.__file_month",
+                detail=f"'{source.month_date} ' || t.{source.month_date} || ' is not in the file''s month ' "
+                "|| strftime(t.__file_month, '%Y-%m')",
             )
         )
     return rules
@@ -131,6 +150,12 @@ SOURCE_RULES: dict[str, list[RowRule]] = {
 
 def rules_for(source: LandingSource) -> list[RowRule]:
     return _generic_rules(source) + SOURCE_RULES[source.name]
+
+
+def first_broken_rule(source: LandingSource) -> str:
+    """SQL over the typed row `t` (with `__file_month`, the first day of a ledger file's month):
+    the recorded text of the first rule the row breaks, or null."""
+    return "case " + " ".join(f"when {r.condition} then {r.recorded()}" for r in rules_for(source)) + " else null end"
 
 
 def prepare_reference(conn: duckdb.DuckDBPyConnection) -> None:

@@ -76,8 +76,8 @@ def _generate_branch(landing_dir: Path, config: GenerationConfig) -> dict:
     for name, frame in registers.items():
         write_register(landing_dir, LANDING_SOURCES[name], branch, frame)
     deposits = savings_deposits(config, geography, groups, rng)
-    write_monthly(landing_dir, LANDING_SOURCES["transactions"], branch, transactions, "transaction_date", config.ledger_format)
-    write_monthly(landing_dir, LANDING_SOURCES["savings_deposits"], branch, deposits, "deposit_date", config.ledger_format)
+    write_monthly(landing_dir, LANDING_SOURCES["transactions"], branch, transactions, config.ledger_format)
+    write_monthly(landing_dir, LANDING_SOURCES["savings_deposits"], branch, deposits, config.ledger_format)
     rows = {name: len(frame) for name, frame in registers.items()}
     rows |= {"transactions": len(transactions), "savings_deposits": len(deposits)}
     return {"branch_code": branch, "rows": rows}

@@ -46,8 +46,9 @@ def write_register(landing_dir: Path, source: LandingSource, branch_code: str, f
 
 
 def write_monthly(landing_dir: Path, source: LandingSource, branch_code: str, frame: pd.DataFrame,
-                  date_column: str, ledger_format: str) -> int:
-    months = frame[date_column].to_numpy().astype("datetime64[M]")
+                  ledger_format: str) -> int:
+    # Filed by the month of the contract's date column, the one the loader checks each row against.
+    months = frame[source.month_date].to_numpy().astype("datetime64[M]")
     boundaries = np.flatnonzero(np.r_[True, months[1:] != months[:-1], True])
     for start, stop in zip(boundaries[:-1], boundaries[1:]):  # frame is sorted by date: one slice a month
         path = landing_dir / landing_file_name(source, branch_code, str(months[start]), ledger_format)
