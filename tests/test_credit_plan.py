@@ -1,6 +1,7 @@
 """The 2026–2030 credit plan: levels that add up, figures recomputed from the landing files, the
-strategy flags, plan against the 2026 actuals, and the planners' export read from the published
-copies, also while a load holds the live warehouse."""
+strategy flags, plan against the 2026 actuals, the planners' export read from the published
+copies, also while a load holds the live warehouse, and two provinces each with communes no office
+serves yet."""
 
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import pytest
 
 from dagster_project.plan_export import COLUMNS, LEVEL_SHEETS, TOTAL_LABEL, export_plan
 from dagster_project.publish import published_mart
+from dagster_project.reference.admin_units import commune_crosswalk, new_communes
 from dagster_project.sample_data import GenerationConfig
 from dagster_project.settings import Settings
 from tests.conftest import build_sample_warehouse
@@ -22,6 +24,8 @@ from tests.landing_figures import headline_figures
 
 # ends in 2026: the plan opens on 31 Dec 2025 and its first year already has actuals
 SAMPLE = GenerationConfig(communes=2, start_year=2025, end_year=2026)
+# old Hà Giang and Hà Nam: two branches (new Tuyên Quang 08 and Ninh Bình 37), two communes each
+TWO_PROVINCES = GenerationConfig(provinces=("02", "35"), communes=2, start_year=2024, end_year=2025)
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 FIGURES = ["opening_principal", "collections", "new_disbursement", "closing_principal", "planned_households"]
 
@@ -35,15 +39,21 @@ def published(settings: Settings, mart: str) -> pd.DataFrame:
     return pd.read_parquet(published_mart(settings.published_dir, mart))
 
 
-def test_every_office_and_province_is_the_sum_of_its_children(settings):
-    plan = published(settings, "mart_credit_plan")
-    assert set(plan.unit_level) == {"commune", "office", "province"} and set(plan.plan_year) == set(range(2026, 2031))
-    keys = ["plan_year", "program_code", "funding_source"]
+def assert_children_sum_to_parents(plan: pd.DataFrame) -> None:
+    """Each office is the sum of its communes, each province of its offices; a parent is found in
+    its child's province, as office codes repeat across provinces."""
+    keys = ["province_code", "plan_year", "program_code", "funding_source"]
     for child, parent in (("commune", "office"), ("office", "province")):
         summed = (plan[plan.unit_level == child].groupby(["parent_unit_code", *keys])[FIGURES].sum()
                   .rename_axis(["unit_code", *keys]).sort_index())
         parents = plan[plan.unit_level == parent].set_index(["unit_code", *keys])[FIGURES].sort_index()
         pd.testing.assert_frame_equal(summed, parents, check_dtype=False)
+
+
+def test_every_office_and_province_is_the_sum_of_its_children(settings):
+    plan = published(settings, "mart_credit_plan")
+    assert set(plan.unit_level) == {"commune", "office", "province"} and set(plan.plan_year) == set(range(2026, 2031))
+    assert_children_sum_to_parents(plan)
 
 
 def test_the_plan_opens_on_the_ledgers_balance_and_lends_the_capped_demand(settings):
@@ -71,10 +81,11 @@ def test_strategy_flags_mark_the_years_that_miss_a_target(settings):
     checks = published(settings, "mart_credit_plan_checks")
     targets = pd.read_csv(SEEDS / "plan_strategy_targets.csv").set_index("target_code").target_value
     plan = published(settings, "mart_credit_plan")
-    units = plan.groupby(["unit_level", "unit_code", "plan_year"])[["opening_principal", "closing_principal"]].sum()
+    unit = ["unit_level", "province_code", "unit_code", "plan_year"]
+    units = plan.groupby(unit)[["opening_principal", "closing_principal"]].sum()
     growth = (units.closing_principal - units.opening_principal) / units.opening_principal
     expected = (growth - targets["outstanding_growth"]).abs() > targets["outstanding_growth_tolerance"]
-    flagged = checks.set_index(["unit_level", "unit_code", "plan_year"]).misses_growth_target
+    flagged = checks.set_index(unit).misses_growth_target
     pd.testing.assert_series_equal(flagged.loc[expected.index], expected, check_names=False)
     assert len(checks) == len(units)
 
@@ -134,3 +145,49 @@ def test_an_export_works_while_a_load_holds_the_live_warehouse(settings, tmp_pat
     assert province["Đơn vị"].iloc[0] == "Tỉnh Tuyên Quang"
     expected = published(settings, "mart_credit_plan").query("unit_level == 'province'").closing_principal.sum() / 1e6
     assert province["Dư nợ cuối năm (triệu đồng)"].sum() == pytest.approx(expected)
+
+
+def communes_without_loans(landing_dir: Path) -> dict[str, str]:
+    """Per branch (new province), a commune of it that none of the sample's loans can reach: the
+    first new commune succeeding none of the old communes the sample has transaction points in."""
+    sampled = pd.concat(pd.read_csv(p, dtype=str, encoding="utf-8-sig")
+                        for p in landing_dir.glob("transaction_points/*/*.csv")).commune_code
+    crosswalk = commune_crosswalk()
+    reachable = crosswalk[crosswalk.old_commune_code.isin(sampled)].new_commune_code
+    communes = new_communes()
+    communes = communes[~communes.commune_code.isin(reachable)]
+    return {branch.name: communes[communes.province_code == branch.name].commune_code.min()
+            for branch in sorted((landing_dir / "demand_survey").iterdir())}
+
+
+def survey_communes_without_loans(settings: Settings) -> None:
+    """Each branch's survey also covers its commune without loans, with the demand of its first commune."""
+    unserved = communes_without_loans(settings.landing_dir)
+    for path in settings.landing_dir.glob("demand_survey/*/*.csv"):
+        survey = pd.read_csv(path, dtype={"commune_code": str, "program_code": str}, encoding="utf-8-sig")
+        first = survey[survey.commune_code == survey.commune_code.min()]
+        survey = pd.concat([survey, first.assign(commune_code=unserved[path.parent.name])])
+        survey.to_csv(path, index=False, encoding="utf-8-sig")
+
+
+def test_each_province_plans_its_communes_without_loans_under_its_own_unassigned_office(tmp_path_factory):
+    settings, _ = build_sample_warehouse(tmp_path_factory, "pcw_plan_two_provinces", TWO_PROVINCES,
+                                         survey_communes_without_loans)  # the build, dbt tests and all, succeeds
+    plan = published(settings, "mart_credit_plan")
+    unserved = communes_without_loans(settings.landing_dir)
+    assert sorted(unserved) == ["08", "37"]
+
+    communes = plan[plan.unit_level == "commune"]
+    for province, commune in unserved.items():
+        rows = communes[communes.unit_code == commune]
+        assert set(zip(rows.province_code, rows.parent_unit_code)) == {(province, "UNASSIGNED")}
+        assert rows.new_disbursement.sum() > 0
+
+    offices = plan[(plan.unit_level == "office") & (plan.unit_code == "UNASSIGNED")]
+    years = range(2026, 2031)
+    assert set(zip(offices.province_code, offices.plan_year)) == {(p, y) for p in unserved for y in years}
+    assert not offices.duplicated(["province_code", "plan_year", "program_code", "funding_source"]).any()
+    assert_children_sum_to_parents(plan)
+
+    checks = published(settings, "mart_credit_plan_checks").query("unit_level == 'office' and unit_code == 'UNASSIGNED'")
+    assert sorted(zip(checks.province_code, checks.plan_year)) == [(p, y) for p in sorted(unserved) for y in years]

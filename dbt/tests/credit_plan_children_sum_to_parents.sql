@@ -1,19 +1,22 @@
 {{ config(meta={"dagster": {"ref": {"name": "mart_credit_plan"}}}) }}
 -- Every office's plan is the sum of its communes', every province's the sum of its offices', for
--- every year, program, funding source and figure.
+-- every year, program, funding source and figure. A parent is looked up in the child's province:
+-- office codes repeat across provinces ('UNASSIGNED' is in each).
 {% set figures = ['opening_principal', 'collections', 'new_disbursement', 'closing_principal', 'planned_households'] %}
 with children as (
-    select parent_unit_code, unit_level, plan_year, program_code, funding_source,
+    select province_code, parent_unit_code, unit_level, plan_year, program_code, funding_source,
            {% for f in figures %}sum({{ f }}) as {{ f }}{{ ', ' if not loop.last }}{% endfor %}
     from {{ ref('mart_credit_plan') }}
     where unit_level in ('commune', 'office')
-    group by parent_unit_code, unit_level, plan_year, program_code, funding_source
+    group by province_code, parent_unit_code, unit_level, plan_year, program_code, funding_source
 )
 
-select children.unit_level as child_level, children.parent_unit_code, children.plan_year, children.program_code, children.funding_source
+select children.unit_level as child_level, children.province_code, children.parent_unit_code,
+       children.plan_year, children.program_code, children.funding_source
 from children
 left join {{ ref('mart_credit_plan') }} as parents
-    on parents.unit_code = children.parent_unit_code
+    on parents.province_code = children.province_code
+    and parents.unit_code = children.parent_unit_code
     and parents.unit_level = case children.unit_level when 'commune' then 'office' else 'province' end
     and parents.plan_year = children.plan_year
     and parents.program_code = children.program_code

@@ -1,6 +1,9 @@
 -- The 2026–2030 credit plan at every level planners work on: each new commune, its Transaction
 -- Office (the sum of its communes) and the province (the sum of its offices), by program and
--- funding source. Growth is recomputed from the summed balances at each level.
+-- funding source. Growth is recomputed from the summed balances at each level. A unit is its level,
+-- province and code: an office code need not be unique across provinces ('UNASSIGNED' is in each),
+-- so an office is its province's office of that code, and a commune's parent_unit_code names an
+-- office of the commune's own province.
 {% set amounts = ['opening_principal', 'collections', 'new_disbursement', 'relending', 'closing_principal',
                   'capital_needed', 'overdue_at_plan_start', 'planned_households', 'planned_beneficiaries'] %}
 with levels as (

@@ -1,7 +1,8 @@
 -- Each unit's plan year against the strategy's targets (Decision 05/QĐ-TTg, seeds/plan_strategy_targets.csv):
 -- growth near the target, projected overdue below the ceiling, local capital's share of outstanding
 -- on a straight path from the plan's start to its 2030 target, and (at province level, where the
--- entrustment plan is) the local budget entrusting its share of the growth.
+-- entrustment plan is) the local budget entrusting its share of the growth. A unit is its level,
+-- province and code, as in mart_credit_plan (each province has its own 'UNASSIGNED' office).
 with targets as (
     select
         max(case when target_code = 'outstanding_growth' then target_value end) as growth_target,
@@ -26,13 +27,13 @@ units as (
 starts as (
     -- local capital's share when the plan starts: the first plan year's opening balances
     select
-        plans.unit_level, plans.unit_code,
+        plans.unit_level, plans.province_code, plans.unit_code,
         case when sum(plans.opening_principal) <> 0
              then cast(sum(case when plans.funding_source = 'local' then plans.opening_principal else 0 end) as double)
                   / sum(plans.opening_principal) else 0 end as local_share_at_start
     from {{ ref('mart_credit_plan') }} as plans
     where plans.plan_year = (select min(plan_year) from {{ ref('mart_credit_plan') }})
-    group by plans.unit_level, plans.unit_code
+    group by plans.unit_level, plans.province_code, plans.unit_code
 ),
 
 entrustment as (
@@ -59,7 +60,9 @@ measured as (
         targets.growth_target, targets.growth_tolerance, targets.max_overdue_ratio, targets.min_local_entrustment
     from units
     cross join targets
-    inner join starts on starts.unit_level = units.unit_level and starts.unit_code = units.unit_code
+    inner join starts
+        on starts.unit_level = units.unit_level and starts.province_code = units.province_code
+        and starts.unit_code = units.unit_code
     left join entrustment on entrustment.province_code = units.unit_code and entrustment.plan_year = units.plan_year
 )
 

@@ -1,6 +1,8 @@
 -- Plan against actual for every plan year the ledgers have reached: the outstanding balance at the
 -- year's last month-end in the ledger and the year's disbursements, by unit, program and funding
--- source, at the plan's levels. Completion = actual / plan. Refreshed by every load.
+-- source, at the plan's levels. Completion = actual / plan. Refreshed by every load. Units are
+-- keyed as in mart_credit_plan: level, province and code (each province has its own 'UNASSIGNED'
+-- office).
 with last_month_ends as (
     select extract(year from as_of_date) as plan_year, max(as_of_date) as as_of_date
     from {{ ref('mart_outstanding_balance') }}
@@ -63,6 +65,7 @@ plans as (
 
 select
     coalesce(plans.unit_level, actual_levels.unit_level) as unit_level,
+    coalesce(plans.province_code, actual_levels.province_code) as province_code,
     coalesce(plans.unit_code, actual_levels.unit_code) as unit_code,
     coalesce(plans.plan_year, actual_levels.plan_year) as plan_year,
     coalesce(plans.program_code, actual_levels.program_code) as program_code,
@@ -77,6 +80,7 @@ select
          then cast(coalesce(actual_levels.actual_disbursement, 0) as double) / plans.new_disbursement end as disbursement_completion
 from plans
 full outer join actual_levels
-    on actual_levels.unit_level = plans.unit_level and actual_levels.unit_code = plans.unit_code
+    on actual_levels.unit_level = plans.unit_level and actual_levels.province_code = plans.province_code
+    and actual_levels.unit_code = plans.unit_code
     and actual_levels.plan_year = plans.plan_year and actual_levels.program_code = plans.program_code
     and actual_levels.funding_source = plans.funding_source
