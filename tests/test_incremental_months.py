@@ -1,5 +1,6 @@
-"""The loan × month-end models recompute only the months a load changed, and give the same rows as
-a build from all history: a new month appended, an older month re-sent, a register reloaded."""
+"""The loan × month-end models recompute only the months a change can reach (dbt/models/recompute/),
+and give the same rows as a build from all history: a new month appended, an older month re-sent,
+a register re-sent unchanged or with a changed row."""
 
 import shutil
 from datetime import date
@@ -9,10 +10,12 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import pandas as pd
 import pytest
 
 from dagster_project.definitions import build_definitions
 from dagster_project.fingerprint import table_fingerprints
+from dagster_project.recompute import last_window
 from dagster_project.settings import Settings
 from tests.conftest import SMALL_SAMPLE, build_sample_warehouse, kept_environment
 
@@ -35,12 +38,10 @@ def run_jobs(settings: Settings, *jobs: tuple[str, str | None, dict | None]) -> 
             assert result.success, f"{job} failed"
 
 
-def last_recomputed_from(settings: Settings) -> set:
+def last_recomputed_from(settings: Settings) -> date | None:
+    """The first month-end the last build recomputed (None: every month)."""
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
-        return set(conn.execute(
-            "select distinct ledger_months_from from audit.dbt_model_builds "
-            "where started_at = (select max(started_at) from audit.dbt_model_builds)"
-        ).fetchall())
+        return last_window(conn).from_month_end
 
 
 def loan_month_tables(settings: Settings) -> dict[str, tuple[int, int]]:
@@ -73,7 +74,7 @@ def month_by_month(tmp_path_factory) -> Settings:
             shutil.move(path, held_back / path.relative_to(settings.landing_dir))
 
     settings, _ = build_sample_warehouse(tmp_path_factory, "pcw_incremental", SMALL_SAMPLE, hold_back_last_month)
-    assert last_recomputed_from(settings) == {(None,)}  # the first build computes every month
+    assert last_recomputed_from(settings) is None  # the first build computes every month
 
     shutil.copytree(held_back, settings.landing_dir, dirs_exist_ok=True)
     run_jobs(settings, ("ledger_job", f"{LAST_MONTH}-01", None), ("marts_job", None, None))
@@ -81,7 +82,7 @@ def month_by_month(tmp_path_factory) -> Settings:
 
 
 def test_a_new_month_recomputes_that_month_only_and_equals_a_build_from_all_history(month_by_month, small_warehouse):
-    assert last_recomputed_from(month_by_month) == {(date(2025, 12, 31),)}
+    assert last_recomputed_from(month_by_month) == date(2025, 12, 31)
     assert loan_month_tables(month_by_month) == loan_month_tables(small_warehouse[0])
     with duckdb.connect(str(month_by_month.warehouse_path), read_only=True) as conn:
         gated = conn.execute(
@@ -102,16 +103,16 @@ def test_a_resent_month_recomputes_from_there_on_and_equals_a_full_refresh(month
     pq.write_table(pa.concat_tables([ledger.slice(0, first), ledger.slice(first + 1)]), june)
 
     run_jobs(settings, ("ledger_job", "2025-06-01", None), ("marts_job", None, None))
-    assert last_recomputed_from(settings) == {(date(2025, 6, 30),)}
+    assert last_recomputed_from(settings) == date(2025, 6, 30)
     refreshed = copy_warehouse(settings, tmp_path / "refreshed")
     full_refresh(refreshed)
-    assert last_recomputed_from(refreshed) == {(None,)}
+    assert last_recomputed_from(refreshed) is None
     assert loan_month_tables(settings) == loan_month_tables(refreshed)
     # the re-send did change them
     assert loan_month_tables(settings)["int_loan_balances__month_end"] != loan_month_tables(month_by_month)["int_loan_balances__month_end"]
 
 
-def test_a_changed_register_recomputes_every_month(month_by_month, tmp_path):
+def test_a_register_resent_unchanged_recomputes_nothing(month_by_month, tmp_path):
     settings = copy_warehouse(month_by_month, tmp_path / "register")
     # the borrowers register again, its rows in another order: a new file, so loaded again
     (borrowers,) = settings.landing_dir.glob("borrowers/*/*.csv")
@@ -119,20 +120,26 @@ def test_a_changed_register_recomputes_every_month(month_by_month, tmp_path):
     borrowers.write_text("\n".join([header, *reversed(rows)]) + "\n", encoding="utf-8")
 
     run_jobs(settings, ("registers_job", None, None), ("marts_job", None, None))
-    assert last_recomputed_from(settings) == {(None,)}
+    assert last_recomputed_from(settings) == date(2026, 1, 31)  # the month after the last one held
     assert loan_month_tables(settings) == loan_month_tables(month_by_month)
 
 
-def test_a_loan_back_after_its_balance_came_to_zero_is_recomputed_from_its_last_row():
-    from dagster_project.incremental import returning_loans_from
+def test_a_changed_register_row_recomputes_its_loans_months_and_equals_a_full_refresh(month_by_month, tmp_path):
+    settings = copy_warehouse(month_by_month, tmp_path / "changed_register")
+    # one borrower registers for mobile banking: the months of their loans, from the first one's
+    (borrowers_file,) = settings.landing_dir.glob("borrowers/*/*.csv")
+    borrowers = pd.read_csv(borrowers_file, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    loans = pd.read_csv(next(settings.landing_dir.glob("loans/*/*.csv")), dtype=str, encoding="utf-8-sig")
+    first_loan = loans.groupby("borrower_id").disbursement_date.min()
+    candidates = borrowers[(borrowers.mobile_banking.str.lower() == "false") & borrowers.borrower_id.isin(first_loan.index)]
+    borrower = candidates.borrower_id.iloc[0]
+    borrowers.loc[borrowers.borrower_id == borrower, "mobile_banking"] = "true"
+    borrowers.to_csv(borrowers_file, index=False, encoding="utf-8-sig")
 
-    conn = duckdb.connect()
-    conn.execute("create table stg_branch__transactions (loan_id varchar, month_end_date date)")
-    conn.execute("create table int_loan_balances__month_end (loan_id varchar, as_of_date date)")
-    # L1 owes every month; L2 was repaid in January and dropped out; L3 is new in May
-    conn.execute("""insert into int_loan_balances__month_end values
-        ('L1', '2024-01-31'), ('L1', '2024-02-29'), ('L1', '2024-03-31'), ('L1', '2024-04-30'), ('L2', '2024-01-31')""")
-    conn.execute("insert into stg_branch__transactions values ('L1', '2024-05-31'), ('L3', '2024-05-31')")
-    assert returning_loans_from(conn, date(2024, 5, 31)) == date(2024, 5, 31)
-    conn.execute("insert into stg_branch__transactions values ('L2', '2024-06-30')")
-    assert returning_loans_from(conn, date(2024, 5, 31)) == date(2024, 2, 29)
+    run_jobs(settings, ("registers_job", None, None), ("marts_job", None, None))
+    first_month_end = (pd.Timestamp(first_loan[borrower]) + pd.offsets.MonthEnd(0)).date()
+    assert last_recomputed_from(settings) == first_month_end
+    refreshed = copy_warehouse(settings, tmp_path / "refreshed")
+    full_refresh(refreshed)
+    assert loan_month_tables(settings) == loan_month_tables(refreshed)
+    assert loan_month_tables(settings)["mart_mobile_banking"] != loan_month_tables(month_by_month)["mart_mobile_banking"]

@@ -176,7 +176,10 @@ def compare(settings: Settings, model: dict) -> list[str]:
 
 def test_every_table_model_is_identical_on_spark(builds):
     settings = builds
-    models = [m for m in table_models() if m["config"]["materialized"] in ("table", "incremental")]
+    # the recompute models are each engine's own bookkeeping (what a DuckDB build recomputed)
+    models = [
+        m for m in table_models() if m["config"]["materialized"] in ("table", "incremental") and m["fqn"][1] != "recompute"
+    ]
     marts = [m for m in table_models() if m["fqn"][1] == "marts"]
     # every mart is compared: one materialised otherwise would have no files to read
     assert marts and {m["name"] for m in marts} <= {m["name"] for m in models}

@@ -61,15 +61,13 @@ def build_borrowers(config: GenerationConfig, geography: Geography, rng: np.rand
     phone = pd.Series(concat(rng.choice(["09", "03", "08", "07"], n), padded(rng.integers(0, 10**8, n), 8)))
     phone = phone.where(rng.random(n) > 0.08)
 
-    # New commune after the reorganisation: a split old commune sends most households to its default successor.
+    # New commune after the reorganisation: a split old commune sends most households to its default
+    # successor, some to another one, whole villages at a time (so a group moves with its members).
     successors = geography.successors
     old_codes = communes.commune_code.to_numpy()[commune_index]
     new_codes = communes.default_new_commune_code.to_numpy()[commune_index].astype(object)
     split = successors[successors.is_split & ~successors.is_default_successor]
-    if len(split):
-        others = split.groupby("old_commune_code").new_commune_code.first()
-        moved = pd.Series(old_codes).isin(others.index).to_numpy() & (rng.random(n) < 0.3)
-        new_codes[moved] = pd.Series(old_codes[moved]).map(others).to_numpy()
+    move_draw = rng.random(n)
 
     # Groups: households of a commune fill its groups evenly (about 47 members each, at most 60).
     groups_in_commune = np.maximum(1, np.round(per_commune / MEMBERS_PER_GROUP)).astype(int)
@@ -78,6 +76,12 @@ def build_borrowers(config: GenerationConfig, geography: Geography, rng: np.rand
     group_offset = np.repeat(np.cumsum(groups_in_commune) - groups_in_commune, per_commune)
     group_index = group_offset + group_in_commune
     direct = rng.random(n) < DIRECT_SHARE
+    if len(split):
+        others = split.groupby("old_commune_code").new_commune_code.first()
+        # a group member moves as its group's first member does; a direct borrower on its own draw
+        first_member = pd.Series(np.arange(n)).groupby(group_index).transform("min").to_numpy()
+        moved = pd.Series(old_codes).isin(others.index).to_numpy() & (np.where(direct, move_draw, move_draw[first_member]) < 0.3)
+        new_codes[moved] = pd.Series(old_codes[moved]).map(others).to_numpy()
 
     return pd.DataFrame(
         {
@@ -105,7 +109,8 @@ def build_groups(config: GenerationConfig, geography: Geography, borrowers: pd.D
     members = borrowers[borrowers.group_index >= 0]
     groups = (
         members.groupby("group_index")
-        .agg(commune_index=("commune_index", "first"), member_count=("borrower_no", "size"), leader=("borrower_id", "first"))
+        .agg(commune_index=("commune_index", "first"), new_commune_code=("new_commune_code", "first"),
+             member_count=("borrower_no", "size"), leader=("borrower_id", "first"))
         .reset_index()
     )
     communes = geography.communes
@@ -121,6 +126,7 @@ def build_groups(config: GenerationConfig, geography: Geography, borrowers: pd.D
             "group_name": "Tổ TK&VV " + pd.Series(village),
             "village_name": village,
             "commune_code": communes.commune_code.to_numpy()[c],
+            "new_commune_code": groups.new_commune_code,
             "transaction_point_id": communes.transaction_point_id.to_numpy()[c],
             "organisation_code": rng.choice(ORGANISATIONS, len(groups), p=ORGANISATION_SHARES),
             "leader_borrower_id": groups.leader,

@@ -31,14 +31,13 @@ def savings_deposits(config: GenerationConfig, geography: Geography, groups: pd.
     day = communes.transaction_day.reindex(groups.commune_code).to_numpy()[group]
     date = month_day(month.astype("datetime64[M]"), day)
     members = np.maximum(1, rng.binomial(groups.member_count.to_numpy()[group], 0.75))
-    new_code = communes.default_new_commune_code.reindex(groups.commune_code).to_numpy()[group]
     frame = pd.DataFrame(
         {
             "deposit_date": date,
             "group_id": groups.group_id.to_numpy()[group],
             "depositing_members": members,
             "amount": members * 5_000 * rng.integers(1, 7, len(group)),
-            "commune_code": era_codes(date, groups.commune_code.to_numpy()[group], new_code),
+            "commune_code": era_codes(date, groups.commune_code.to_numpy()[group], groups.new_commune_code.to_numpy()[group]),
             "transaction_point_id": groups.transaction_point_id.to_numpy()[group],
         }
     ).sort_values(["deposit_date", "group_id"], ignore_index=True)
