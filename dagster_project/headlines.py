@@ -1,4 +1,4 @@
-"""The headline figures a province reports (domain.md §6): read from the marts, and recomputed
+"""The headline figures a province reports (docs/domain.md §6): read from the marts, and recomputed
 straight from the raw tables with none of the dbt models, so the two can be held side by side."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 
-# domain.md §6: the reference province (Tuyên Quang, code 08) at mid-2024
+# docs/domain.md §6: the reference province (Tuyên Quang, code 08) at mid-2024
 REFERENCE_PROVINCE = "08"
 PUBLISHED_AS_OF = date(2024, 6, 30)
 PUBLISHED = {

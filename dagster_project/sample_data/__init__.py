@@ -1,5 +1,5 @@
 """Sample landing files for a real province: deterministic for a seed, vectorised, calibrated on
-the reference province's published figures (domain.md §6). See docs/data-contract.md."""
+the reference province's published figures (docs/domain.md §6). See docs/data-contract.md."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-# Old Tuyên Quang, the reference province (domain.md §6).
+# Old Tuyên Quang, the reference province (docs/domain.md §6).
 REFERENCE_PROVINCE = "08"
 
 # Calibrated so that the default sample shows the published mid-2024 figures (tests/test_sample_data.py).

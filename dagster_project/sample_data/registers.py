@@ -14,7 +14,7 @@ from dagster_project.sample_data.text import code
 
 REFORM = np.datetime64(REORGANISATION_DATE)
 REFERENCE_COMMUNES = 137  # old Tuyên Quang: its local budget figures scale with the communes generated
-LOCAL_CAPITAL_MID_2024 = 111_000_000_000  # domain.md §6: over 111 bn VND, 280 times its 2014 level
+LOCAL_CAPITAL_MID_2024 = 111_000_000_000  # docs/domain.md §6: over 111 bn VND, 280 times its 2014 level
 LOCAL_CAPITAL_GROWTH_10Y = 280
 
 

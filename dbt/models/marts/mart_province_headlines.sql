@@ -1,4 +1,4 @@
--- The figures a province reports (domain.md §6) at each month-end: outstanding, the share lent
+-- The figures a province reports (docs/domain.md §6) at each month-end: outstanding, the share lent
 -- through the organisations, borrowers and groups with outstanding loans, local budget capital.
 with loan_balances as (
     select
