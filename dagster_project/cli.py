@@ -19,13 +19,33 @@ import time
 from datetime import date
 from pathlib import Path
 
+from dagster_project.arguments import Parser, iso_date, resolve_province, year_range
 from dagster_project.settings import Settings
 
 
+class UsageError(Exception):
+    """A value the command cannot use, found before any work: exit code 2."""
+
+
+class NotBuilt(Exception):
+    """What the command reads does not exist yet: exit code 1."""
+
+
 def _generate(args: argparse.Namespace) -> int:
+    from dagster_project.reference.admin_units import old_communes
     from dagster_project.sample_data import generate
     from dagster_project.sample_data.cli import config_from_args
 
+    try:
+        year_range(args.start_year, args.end_year)
+    except argparse.ArgumentTypeError as error:
+        raise UsageError(error) from None
+    if args.provinces != ["all"]:
+        provinces = dict(old_communes()[["province_code", "province_name"]].drop_duplicates().itertuples(index=False))
+        try:
+            args.provinces = [resolve_province(p, provinces) for p in args.provinces]
+        except argparse.ArgumentTypeError as error:
+            raise UsageError(f"--provinces: {error} (old, 63-province codes; or all)") from None
     settings = Settings.from_env()
     landing_dir = Path(args.landing_dir) if args.landing_dir else settings.landing_dir
     started = time.perf_counter()
@@ -51,11 +71,19 @@ def _run(args: argparse.Namespace) -> int:
     print(f"Building the warehouse {settings.warehouse_path} …")
     if not _build(settings, build_warehouse, "Warehouse", started):
         return 1
-    return _print_summary(settings, date.fromisoformat(args.as_of))
+    # the build succeeded: the figures are a summary, their date a default the data may not reach
+    _print_summary(settings, args.as_of)
+    return 0
 
 
 def _kpis(args: argparse.Namespace) -> int:
-    return _print_summary(Settings.from_env(), date.fromisoformat(args.as_of), args.province)
+    settings = Settings.from_env()
+    provinces = _warehouse_provinces(settings)
+    try:
+        province = resolve_province(args.province, provinces) if args.province else None
+    except argparse.ArgumentTypeError as error:
+        raise UsageError(f"--province: {error}") from None
+    return _print_summary(settings, args.as_of, province)
 
 
 def _marts(args: argparse.Namespace) -> int:
@@ -86,12 +114,33 @@ def _build(settings: Settings, builder, what: str, started: float) -> bool:
     return True
 
 
-def _print_summary(settings: Settings, as_of: date, province: str | None = None) -> int:
+def _warehouse_provinces(settings: Settings) -> dict[str, str]:
+    """code -> name of the provinces the built warehouse holds."""
+    import duckdb
+
+    if not settings.warehouse_path.exists():
+        raise NotBuilt(f"No warehouse at {settings.warehouse_path}: build it first with `pcw run`")
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+        built = conn.execute(
+            "select count(*) from information_schema.tables where table_name = 'mart_province_headlines'"
+        ).fetchone()[0]
+        if not built:
+            raise NotBuilt(f"The warehouse {settings.warehouse_path} has no marts yet: build them with `pcw run`")
+        return dict(conn.execute("select distinct province_code, province_name from mart_province_headlines").fetchall())
+
+
+def _print_summary(settings: Settings, as_of: date | None, province: str | None = None) -> int:
+    """The headline figures at the last month-end on or before `as_of`; without one, at the
+    published figures' date if the warehouse reaches it, else at its last month-end."""
     from dagster_project.headlines import PUBLISHED, PUBLISHED_AS_OF, REFERENCE_PROVINCE, headline_figures, raw_figures
 
-    figures = headline_figures(settings.warehouse_path, as_of, province)
+    _warehouse_provinces(settings)
+    figures = headline_figures(settings.warehouse_path, as_of or PUBLISHED_AS_OF, province)
+    if not figures and as_of is None:
+        figures = headline_figures(settings.warehouse_path, date.max, province)
     if not figures:
-        print(f"No balances at {as_of}{f' for province {province}' if province else ''} in {settings.warehouse_path}")
+        print(f"No balances on or before {as_of}{f' for province {province}' if province else ''} "
+              f"in {settings.warehouse_path}", file=sys.stderr)
         return 1
     recomputed = raw_figures(settings.warehouse_path, figures[0]["as_of_date"])
     rows = [
@@ -123,8 +172,11 @@ def _print_summary(settings: Settings, as_of: date, province: str | None = None)
 
 def _plan_export(args: argparse.Namespace) -> int:
     from dagster_project.plan_export import LEVELS, export_plan
+    from dagster_project.publish import published_mart
 
     settings = Settings.from_env()
+    if not published_mart(settings.published_dir, "mart_credit_plan").exists():
+        raise NotBuilt(f"No published credit plan under {settings.published_dir}: build and publish it with `pcw run`")
     levels = list(LEVELS) if args.level == "all" else [args.level]
     out_dir = Path(args.out) if args.out else settings.data_dir / "exports"
     try:
@@ -142,6 +194,8 @@ def _fingerprint(args: argparse.Namespace) -> int:
     from dagster_project.fingerprint import table_fingerprints
 
     settings = Settings.from_env()
+    if not settings.warehouse_path.exists():
+        raise NotBuilt(f"No warehouse at {settings.warehouse_path}: build it first with `pcw run`")
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
         for table, (rows, row_hash) in table_fingerprints(conn).items():
             print(f"{table:<48}{rows:>14,}  {row_hash:x}")
@@ -149,7 +203,7 @@ def _fingerprint(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="pcw", description="Policy Credit Warehouse")
+    parser = Parser(prog="pcw", description="Policy Credit Warehouse")
     commands = parser.add_subparsers(dest="command", required=True)
 
     generate = commands.add_parser("generate", help="write sample landing files")
@@ -161,12 +215,15 @@ def main(argv: list[str] | None = None) -> int:
 
     run = commands.add_parser("run", help="build the warehouse from the landing files (sample data if none)")
     run.add_argument("--regenerate", action="store_true", help="write the default sample even if landing files exist")
-    run.add_argument("--as-of", default="2024-06-30", help="date of the headline figures printed at the end")
+    run.add_argument("--as-of", type=iso_date,
+                     help="date of the headline figures printed at the end (default: the published figures' 2024-06-30 "
+                          "if the data reaches it, else the last month-end)")
     run.set_defaults(handler=_run)
 
     kpis = commands.add_parser("kpis", help="print the headline figures: marts, raw tables, published")
-    kpis.add_argument("--province", help="province code or name (default: every province)")
-    kpis.add_argument("--as-of", default="2024-06-30", help="the last month-end on or before this date")
+    kpis.add_argument("--province", help="province code or name, with or without 'Tỉnh' and diacritics (default: every province)")
+    kpis.add_argument("--as-of", type=iso_date,
+                      help="the last month-end on or before this date (default: 2024-06-30 if held, else the last)")
     kpis.set_defaults(handler=_kpis)
 
     plan = commands.add_parser("plan", help="the 2026-2030 credit plan").add_subparsers(dest="plan_command", required=True)
@@ -186,7 +243,13 @@ def main(argv: list[str] | None = None) -> int:
     marts.set_defaults(handler=_marts)
 
     args = parser.parse_args(argv)
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except UsageError as error:
+        parser.exit(2, f"pcw {args.command}: {error}\n")
+    except NotBuilt as error:
+        print(f"pcw {args.command}: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -67,7 +67,7 @@ def build_borrowers(config: GenerationConfig, geography: Geography, rng: np.rand
     old_codes = communes.commune_code.to_numpy()[commune_index]
     new_codes = communes.default_new_commune_code.to_numpy()[commune_index].astype(object)
     split = successors[successors.is_split & ~successors.is_default_successor]
-    move_draw = rng.random(n)
+    move_draw = rng.random(n) if len(split) else None
 
     # Groups: households of a commune fill its groups evenly (about 47 members each, at most 60).
     groups_in_commune = np.maximum(1, np.round(per_commune / MEMBERS_PER_GROUP)).astype(int)

@@ -87,7 +87,7 @@
 {%- endmacro %}
 
 {#- A digest of the code the loan-month models are built from: the checksums of the incremental
-    models and every model and seed upstream of them, and the project's macros. -#}
+    models and every model and seed upstream of them, the project's macros, and the vars they read. -#}
 {% macro code_fingerprint() %}
     {%- if not execute -%}{{ return('') }}{%- endif -%}
     {%- set nodes = graph.nodes -%}
@@ -111,5 +111,6 @@
     {%- for name, macro in policy_credit_warehouse.items() | sort -%}
         {%- do parts.append(name ~ ':' ~ local_md5(macro.macro.macro_sql)) -%}
     {%- endfor -%}
+    {%- do parts.append([var('reorganisation_date'), var('capital_base_year'), var('ledger_sources')] | string) -%}
     {{- return(local_md5(parts | join(','))) -}}
 {% endmacro %}
