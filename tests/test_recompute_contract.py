@@ -49,3 +49,4 @@ def test_the_built_inputs_wait_for_every_incremental_model():
     nodes = manifest()["nodes"]
     built = set(nodes["model.policy_credit_warehouse.int_recompute__built"]["depends_on"]["nodes"])
     assert incremental_models(nodes) <= built
+

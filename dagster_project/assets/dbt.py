@@ -1,7 +1,9 @@
 """dbt models and seeds as Dagster assets; dbt tests surface as asset checks."""
 
 import json
+import shutil
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -44,6 +46,20 @@ class DbtRunConfig(dg.Config):
     full_refresh: bool = False
 
 
+KEPT_INVOCATIONS = 3  # each dbt build leaves ~11 MB of compiled SQL, logs and artifacts
+
+
+def prune_invocations(latest: Path, keep: int = KEPT_INVOCATIONS) -> None:
+    """Remove all but the newest `keep` dbt invocation folders beside `latest` (dagster-dbt gives
+    every build its own target folder; nothing reads the old ones)."""
+    folders = sorted(
+        (f for f in latest.parent.glob("dbt_models-*") if f.is_dir()), key=lambda f: f.stat().st_mtime, reverse=True
+    )
+    for folder in folders[keep:]:
+        if folder != latest:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def dbt_build_args(dbt_vars: Mapping[str, Any], full_refresh: bool = False) -> list[str]:
     args = ["build", "--vars", json.dumps(dict(dbt_vars), ensure_ascii=False)] if dbt_vars else ["build"]
     return [*args, "--full-refresh"] if full_refresh else args
@@ -56,7 +72,11 @@ def dbt_build_args(dbt_vars: Mapping[str, Any], full_refresh: bool = False) -> l
     pool=WAREHOUSE_POOL,
 )
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBResource, config: DbtRunConfig):
-    yield from dbt.cli(dbt_build_args(config.vars, config.full_refresh), context=context).stream()
+    invocation = dbt.cli(dbt_build_args(config.vars, config.full_refresh), context=context)
+    try:
+        yield from invocation.stream()
+    finally:
+        prune_invocations(invocation.target_path)
     if dbt_target() == "duckdb":
         with warehouse.get_connection() as conn:
             window = last_window(conn)
