@@ -20,7 +20,7 @@ from datetime import date
 from pathlib import Path
 
 from dagster_project.arguments import Parser, iso_date, resolve_province, year_range
-from dagster_project.settings import Settings
+from dagster_project.settings import Settings, WarehouseBusy, read_warehouse
 
 
 class UsageError(Exception):
@@ -120,7 +120,7 @@ def _warehouse_provinces(settings: Settings) -> dict[str, str]:
 
     if not settings.warehouse_path.exists():
         raise NotBuilt(f"No warehouse at {settings.warehouse_path}: build it first with `pcw run`")
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+    with read_warehouse(settings.warehouse_path) as conn:
         built = conn.execute(
             "select count(*) from information_schema.tables where table_name = 'mart_province_headlines'"
         ).fetchone()[0]
@@ -196,7 +196,7 @@ def _fingerprint(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     if not settings.warehouse_path.exists():
         raise NotBuilt(f"No warehouse at {settings.warehouse_path}: build it first with `pcw run`")
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+    with read_warehouse(settings.warehouse_path) as conn:
         for table, (rows, row_hash) in table_fingerprints(conn).items():
             print(f"{table:<48}{rows:>14,}  {row_hash:x}")
     return 0
@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args)
     except UsageError as error:
         parser.exit(2, f"pcw {args.command}: {error}\n")
-    except NotBuilt as error:
+    except (NotBuilt, WarehouseBusy) as error:
         print(f"pcw {args.command}: {error}", file=sys.stderr)
         return 1
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project.settings import read_warehouse
+
 # docs/domain.md §6: the reference province (Tuyên Quang, code 08) at mid-2024
 REFERENCE_PROVINCE = "08"
 PUBLISHED_AS_OF = date(2024, 6, 30)
@@ -29,7 +31,7 @@ def _records(relation: duckdb.DuckDBPyConnection) -> list[dict]:
 
 def headline_figures(warehouse_path: Path, as_of: date, province: str | None = None) -> list[dict]:
     """One dict per province (or the one asked for) at the last month-end on or before `as_of`."""
-    with duckdb.connect(str(warehouse_path), read_only=True) as conn:
+    with read_warehouse(warehouse_path) as conn:
         return _records(
             conn.execute(
                 """
@@ -47,7 +49,7 @@ def raw_figures(warehouse_path: Path, as_of: date) -> dict[str, dict]:
     """The same figures by province from raw.loans, raw.transactions and raw.capital_sources: a
     loan's province is its disbursement commune's, through the crosswalk for old communes
     (provinces merged whole in 2025); a capital file's branch code is its province."""
-    with duckdb.connect(str(warehouse_path), read_only=True) as conn:
+    with read_warehouse(warehouse_path) as conn:
         lending = _records(
             conn.execute(
                 """

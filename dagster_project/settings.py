@@ -67,3 +67,36 @@ class Settings:
         os.environ["PCW_WAREHOUSE"] = str(self.warehouse_path)
         os.environ["PCW_PUBLISHED_DIR"] = str(self.published_dir)
         os.environ["PCW_SPARK_DIR"] = str(self.spark_dir)
+
+
+LOCK_WAIT_SECONDS = 60
+
+
+def read_warehouse(path: Path, wait_seconds: float = LOCK_WAIT_SECONDS, say=print):
+    """A read-only connection to the warehouse file. DuckDB lets no reader in while a load or build
+    writes it: wait for the writer (saying so once), then give up with a clear error."""
+    import time
+
+    import duckdb
+
+    deadline = time.monotonic() + wait_seconds
+    told = False
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=True)
+        except duckdb.IOException as error:
+            if "lock" not in str(error).lower():
+                raise
+            if time.monotonic() >= deadline:
+                raise WarehouseBusy(
+                    f"The warehouse {path} is still being written by a load or build after {wait_seconds:.0f} s; "
+                    "try again when it finishes (planners can read the published copies meanwhile)"
+                ) from None
+            if not told:
+                say(f"The warehouse is being written by a load or build; waiting up to {wait_seconds:.0f} s …")
+                told = True
+            time.sleep(1)
+
+
+class WarehouseBusy(Exception):
+    """A writer held the warehouse file for longer than a reader waits."""

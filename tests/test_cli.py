@@ -1,10 +1,15 @@
 """Every command checks its arguments before any work and fails in one line: exit code 2 for a
 value it cannot use (naming it and what is valid), 1 for what is not built yet."""
 
+import subprocess
+import sys
+
+import duckdb
 import pytest
 
 from dagster_project.arguments import plain, resolve_province
 from dagster_project.cli import main
+from dagster_project.settings import read_warehouse
 
 
 @pytest.fixture
@@ -51,3 +56,22 @@ def test_provinces_by_code_or_by_name_as_people_type_them():
     assert plain("  Tỉnh  Đắk Lắk ") == "dak lak"
     with pytest.raises(Exception, match="valid: 01 Thành phố Hà Nội, 08 Tỉnh Tuyên Quang"):
         resolve_province("Tuyên", provinces)
+
+
+
+def test_a_reader_waits_for_the_writer_then_says_so_in_one_line(tmp_path):
+    """DuckDB locks the file across processes: a reader in another process waits, then gives up clearly."""
+    path = tmp_path / "warehouse.duckdb"
+    writer = duckdb.connect(str(path))  # holds the file's lock, as a load does
+    code = (
+        "import sys\nfrom dagster_project.settings import WarehouseBusy, read_warehouse\n"
+        f"try:\n    read_warehouse({str(path)!r}, wait_seconds=2)\nexcept WarehouseBusy as busy:\n    print(busy)\n    sys.exit(3)"
+    )
+    try:
+        reader = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    finally:
+        writer.close()
+    assert reader.returncode == 3, reader.stderr
+    assert "waiting up to 2 s" in reader.stdout and "still being written" in reader.stdout
+    with read_warehouse(path, wait_seconds=0) as conn:  # the writer gone, the reader gets in
+        assert conn.execute("select 1").fetchone() == (1,)
