@@ -9,7 +9,8 @@
 {%- set balances = adapter.get_relation(this.database, this.schema, 'int_loan_balances__month_end') if execute else none -%}
 {%- if built is none or balances is none or flags.FULL_REFRESH or target.type != 'duckdb' %}
 
-select cast(null as date) as recompute_from, 'every month: {{ "full refresh" if flags.FULL_REFRESH else "first build" }}' as reason
+{%- set why = "full refresh" if flags.FULL_REFRESH else ("a target that rebuilds every table" if target.type != 'duckdb' else "first build") %}
+select cast(null as date) as recompute_from, 'every month: {{ why }}' as reason
 {%- else %}
 
 with changed as (
@@ -19,6 +20,7 @@ with changed as (
         case
             when now.input_id is null then before.first_month_end
             when before.input_id is null then now.first_month_end
+            when now.first_month_end is null or before.first_month_end is null then null
             when now.first_month_end < before.first_month_end then now.first_month_end
             else before.first_month_end
         end as first_month_end
