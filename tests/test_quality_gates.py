@@ -2,9 +2,12 @@
 
 import json
 
+import dagster as dg
 import duckdb
 import pandas as pd
+from dagster_duckdb import DuckDBResource
 
+from dagster_project.checks import quality_gates
 from dagster_project.checks.expectations import EXPECTATIONS_DIR, load_suite, record_outcomes, suite_columns, validate_table
 
 
@@ -70,3 +73,27 @@ def test_loan_balance_suite_names_the_loans_that_break_a_rule_and_keeps_the_resu
     assert by_rule["current, overdue and frozen principal are never negative"].examples == ["L3"]
     assert len(kept) == len(outcomes) == 3 and not kept.passed.any()
     assert kept.unexpected_count.tolist() == [1, 1, 1] and json.loads(kept.examples.iloc[0]) in (["L1"], ["L2"], ["L3"])
+
+
+def test_a_gate_that_stops_without_a_verdict_fails_and_blocks(tmp_path, monkeypatch):
+    def exits(*args, **kwargs):
+        raise SystemExit(0)  # as pyspark does when imported in a process whose __main__ has no file
+
+    monkeypatch.setattr(quality_gates, "validate_table", exits)
+
+    @dg.asset(key=["raw", "groups"])
+    def groups() -> None: ...
+
+    @dg.asset(deps=[groups])
+    def downstream() -> None: ...
+
+    gate = quality_gates.build_quality_gate(groups.key, "raw", "raw", "groups")
+    result = dg.materialize(
+        [groups, gate, downstream], resources={"warehouse": DuckDBResource(database=str(tmp_path / "w.duckdb"))},
+        raise_on_error=False,
+    )
+
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    assert "stopped without a verdict on raw.groups: SystemExit(0)" in failure.event_specific_data.error.message
+    assert not result.success and not result.get_asset_check_evaluations()
+    assert dg.AssetKey("downstream") not in {m.asset_key for m in result.get_asset_materialization_events()}

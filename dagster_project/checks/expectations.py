@@ -8,6 +8,7 @@ outcome is also kept in `audit.quality_results`, so the team can follow quality 
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -65,8 +66,29 @@ def suite_columns(suite: dict) -> list[str]:
     return columns
 
 
+# GX loads its optional Spark support on import, Spark Connect included. Importing
+# pyspark.sql.connect calls sys.exit(0) when `__main__` has no file (a guard for pyspark's own
+# doctests) and Spark Connect's packages are missing, as in Dagster's step subprocesses; anywhere
+# else that import raises ImportError and GX goes without Spark Connect. Hiding the module while GX
+# loads gives that outcome in every process: the suites validate pandas frames, never Spark.
+SPARK_CONNECT = "pyspark.sql.connect"
+
+
+def _import_great_expectations():
+    if "great_expectations" in sys.modules or SPARK_CONNECT in sys.modules:
+        import great_expectations as gx
+
+        return gx
+    sys.modules[SPARK_CONNECT] = None  # importing it, or a module in it, now raises ImportError
+    try:
+        import great_expectations as gx
+    finally:
+        del sys.modules[SPARK_CONNECT]
+    return gx
+
+
 def validate_frame(frame: pd.DataFrame, suite: dict) -> list[RuleOutcome]:
-    import great_expectations as gx  # costs seconds: only when a check runs
+    gx = _import_great_expectations()  # costs seconds: only when a check runs
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")

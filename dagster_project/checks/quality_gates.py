@@ -5,6 +5,8 @@ Suites in `expectations/raw/` guard the loaded tables (per partition for the led
 `expectations/marts/` guard tables dbt builds in the warehouse's `main` schema.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import dagster as dg
 from dagster_dbt.metadata_set import DbtMetadataSet
@@ -43,7 +45,8 @@ def build_quality_gate(
             window = last_window(conn) if incremental and by_row else None
             as_of_from = window.from_month_end if window else None
             partition = partition or (f"{as_of_from}.." if as_of_from else None)
-            outcomes = validate_table(conn, schema, table, months, suite_folder, as_of_from)
+            with verdict_required(f"{schema}.{table}"):
+                outcomes = validate_table(conn, schema, table, months, suite_folder, as_of_from)
             record_outcomes(conn, f"{schema}.{table}", outcomes, context.run.run_id, partition)
         failed = [o for o in outcomes if not o.success]
         return dg.AssetCheckResult(
@@ -58,6 +61,23 @@ def build_quality_gate(
         )
 
     return quality_gate
+
+
+@contextmanager
+def verdict_required(guarded_table: str) -> Iterator[None]:
+    """A gate that stops without a verdict (a library calling sys.exit, say, which a process can
+    report as nothing worse than exit status 0) fails as loudly as a failed rule: it must block,
+    never pass. A run being stopped stays a stop."""
+    try:
+        yield
+    except (Exception, KeyboardInterrupt, dg.DagsterExecutionInterruptedError):
+        raise
+    except BaseException as died:
+        raise dg.Failure(
+            description=f"Great Expectations stopped without a verdict on {guarded_table}: {died!r}. "
+            "The gate fails: the table is unchecked.",
+            allow_retries=False,
+        ) from died
 
 
 def quality_gates(assets_defs: list[dg.AssetsDefinition]) -> list[dg.AssetChecksDefinition]:
