@@ -1,5 +1,6 @@
 """Build the whole warehouse in-process, the way the sensors chain it in production:
-registers, then every ledger month present in one backfill run, then the dbt marts."""
+registers, then the ledger months in one backfill run, then the dbt marts; only what changed since
+the last build (a build with nothing new does nothing)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,15 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 
 from dagster_project.contract import LANDING_SOURCES
 from dagster_project.definitions import build_definitions
-from dagster_project.ingest.loader import landing_months
-from dagster_project.settings import Settings
+from dagster_project.ingest.loader import changed_partitions, landing_months
+from dagster_project.recompute import marts_up_to_date
+from dagster_project.settings import PROJECT_ROOT, Settings, read_warehouse
 
 
 @dataclass
 class BuildResult:
     runs: dict[str, dg.ExecuteInProcessResult] = field(default_factory=dict)
+    plan: BuildPlan | None = None
 
     @property
     def success(self) -> bool:
@@ -39,9 +42,38 @@ class BuildResult:
         return lines
 
 
-def ledger_partition_range(settings: Settings) -> tuple[str, str] | None:
-    months = sorted({m for s in LANDING_SOURCES.values() if s.monthly for m in landing_months(settings.landing_dir, s)})
-    return (f"{months[0]}-01", f"{months[-1]}-01") if months else None
+@dataclass(frozen=True)
+class BuildPlan:
+    """What a build has to do: the registers and ledger months whose landing files differ from
+    their last load, and whether the published marts lag the loads or the code."""
+
+    registers: list[str]
+    ledger_months: list[str]  # YYYY-MM
+    marts_stale: bool
+
+    @property
+    def nothing_to_do(self) -> bool:
+        return not (self.registers or self.ledger_months or self.marts_stale)
+
+
+def plan_build(settings: Settings, everything: bool = False) -> BuildPlan:
+    """What changed since the last build; `everything` plans every load and the marts (the loads
+    still skip partitions whose files they already hold)."""
+    registers = [s.name for s in LANDING_SOURCES.values() if not s.monthly]
+    every_month = sorted({m for s in LANDING_SOURCES.values() if s.monthly for m in landing_months(settings.landing_dir, s)})
+    if everything or not settings.warehouse_path.exists():
+        return BuildPlan(registers, every_month, True)
+    with read_warehouse(settings.warehouse_path) as conn:
+        if not {"admin_units_old", "admin_units_new"} <= {t for (t,) in conn.execute(
+            "select table_name from information_schema.tables where table_schema = 'raw'"
+        ).fetchall()}:
+            return BuildPlan(registers, every_month, True)
+        changed = {s.name: changed_partitions(conn, s, settings.landing_dir) for s in LANDING_SOURCES.values()}
+        return BuildPlan(
+            registers=[name for name in registers if changed[name]],
+            ledger_months=sorted({m for s in LANDING_SOURCES.values() if s.monthly for m in changed[s.name]}),
+            marts_stale=not marts_up_to_date(conn, PROJECT_ROOT),
+        )
 
 
 def _job_runner(settings: Settings, instance: dg.DagsterInstance, result: BuildResult, log_level: str):
@@ -64,16 +96,22 @@ def build_marts(settings: Settings, instance: dg.DagsterInstance, log_level: str
     return result
 
 
-def build_warehouse(settings: Settings, instance: dg.DagsterInstance, log_level: str = "WARNING") -> BuildResult:
+def build_warehouse(
+    settings: Settings, instance: dg.DagsterInstance, log_level: str = "WARNING", everything: bool = False
+) -> BuildResult:
+    """Load what changed since the last build, then rebuild the marts if anything did (or they lag)."""
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-    result = BuildResult()
+    plan = plan_build(settings, everything)
+    result = BuildResult(plan=plan)
+    if plan.nothing_to_do:
+        return result
     run = _job_runner(settings, instance, result, log_level)
 
-    if not run("registers_job"):
+    if plan.registers and not run("registers_job"):
         return result
-    months = ledger_partition_range(settings)
+    months = plan.ledger_months
     if months and not run(
-        "ledger_job", {ASSET_PARTITION_RANGE_START_TAG: months[0], ASSET_PARTITION_RANGE_END_TAG: months[1]}
+        "ledger_job", {ASSET_PARTITION_RANGE_START_TAG: f"{months[0]}-01", ASSET_PARTITION_RANGE_END_TAG: f"{months[-1]}-01"}
     ):
         return result
     run("marts_job")

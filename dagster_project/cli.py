@@ -105,6 +105,10 @@ def _build(settings: Settings, builder, what: str, started: float) -> bool:
     with instance:
         result = builder(settings, instance)
     elapsed = time.perf_counter() - started
+    plan = getattr(result, "plan", None)
+    if plan is not None and plan.nothing_to_do:
+        print(f"Nothing new in {settings.landing_dir} and the marts are up to date: nothing to build ({elapsed:.1f} s)")
+        return True
     if not result.success:
         for line in result.failures():
             print(f"  {line}", file=sys.stderr)

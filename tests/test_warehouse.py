@@ -129,8 +129,27 @@ def test_loading_again_changes_no_table(warehouse):
     before = fingerprint()
     assert {"raw.transactions", "main.mart_outstanding_balance"} <= before.keys()
     with dg.DagsterInstance.ephemeral() as instance:
-        assert build_warehouse(settings, instance).success
+        again = build_warehouse(settings, instance, everything=True)  # every load and dbt, as the first time
+    assert again.success and set(again.runs) == {"registers_job", "ledger_job", "marts_job"}
     assert fingerprint() == before
+
+
+def test_a_build_with_nothing_new_does_nothing_and_one_new_file_loads_its_month(warehouse, tmp_path):
+    settings, _ = warehouse
+    with dg.DagsterInstance.ephemeral() as instance:
+        unchanged = build_warehouse(settings, instance)
+    assert unchanged.success and unchanged.plan.nothing_to_do and unchanged.runs == {}
+
+    march = sorted((settings.landing_dir / "transactions").glob("*/*_2025-03.parquet"))[0]
+    original = march.read_bytes()
+    march.write_bytes(original[: len(original) // 2])  # a re-send of one month, cut off in transfer
+    try:
+        with dg.DagsterInstance.ephemeral() as instance:
+            resent = build_warehouse(settings, instance)
+    finally:
+        march.write_bytes(original)
+    assert resent.plan.ledger_months == ["2025-03"] and not resent.plan.registers
+    assert set(resent.runs) == {"ledger_job"} and not resent.success  # rejected: nothing downstream
 
 
 def test_growth_adds_up_to_the_ledger_difference_across_units(warehouse):

@@ -6,7 +6,8 @@ from dagster_duckdb import DuckDBResource
 
 from dagster_project.assets.dbt import dbt_models
 from dagster_project.publish import publish_marts, publish_raw_tables, published_key, source_tables
-from dagster_project.settings import WAREHOUSE_POOL, Settings
+from dagster_project.recompute import record_marts_build
+from dagster_project.settings import PROJECT_ROOT, WAREHOUSE_POOL, Settings
 
 PUBLISHED_TABLES = source_tables()
 
@@ -50,5 +51,6 @@ def published_marts(context: dg.AssetExecutionContext, warehouse: DuckDBResource
     published_dir = Settings.from_env().published_dir
     with warehouse.get_connection() as conn:
         rows = publish_marts(conn, published_dir)
+        record_marts_build(conn, PROJECT_ROOT)
     context.log.info(f"Published {len(rows)} marts to {published_dir / 'marts'}")
     return dg.MaterializeResult(metadata={"marts": len(rows), "rows": sum(rows.values()), "path": str(published_dir / "marts")})

@@ -146,6 +146,26 @@ def load_months(
     return load_partitions(conn, source, landing_dir, [(m, landing_files(landing_dir, source, m)) for m in months])
 
 
+def changed_partitions(conn: duckdb.DuckDBPyConnection, source: LandingSource, landing_dir: Path) -> list[str]:
+    """The partitions whose landing files differ from their last load (a register: its snapshot):
+    what a load would do anything for. Reads the files' hashes, writes nothing."""
+    if not conn.execute(
+        "select count(*) from information_schema.tables where table_schema = 'audit' and table_name = 'load_manifest'"
+    ).fetchone()[0]:
+        history = ManifestHistory({}, {}, set())
+    else:
+        history = _manifest_history(conn, source)
+    partitions = (
+        [(m, landing_files(landing_dir, source, m)) for m in landing_months(landing_dir, source)]
+        if source.monthly
+        else [(REGISTER_PARTITION, landing_files(landing_dir, source))]
+    )
+    return [
+        key for key, paths in partitions
+        if history.last_loaded.get(key, []) != sorted((p.relative_to(landing_dir).as_posix(), file_hash(p)) for p in paths)
+    ]
+
+
 def load_partitions(
     conn: duckdb.DuckDBPyConnection,
     source: LandingSource,
