@@ -22,7 +22,7 @@ class LandingSource:
     key: tuple[str, ...]  # unique key of a row
     monthly: bool = False  # one file a branch and month (a ledger) rather than a register snapshot
     month_date: str | None = None  # a ledger's date column: every row of a file falls in the file's month
-    era_date: str | None = None  # the column whose date decides the era of `commune_code`
+    era_date: str | None = None  # the row's own date: decides the era of `commune_code`, never after the load date
     amount_columns: tuple[str, ...] = ()  # summed for control totals
 
     @property

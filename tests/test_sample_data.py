@@ -12,6 +12,7 @@ from dagster_project.contract import LANDING_SOURCES, REORGANISATION_DATE, landi
 from dagster_project.reference.admin_units import new_communes, old_communes
 from dagster_project.sample_data import GenerationConfig, generate
 from dagster_project.settings import SEEDS_DIR
+from tests.tiny_landing import load_all, open_warehouse
 
 CONFIG = GenerationConfig(communes=2, start_year=2024, end_year=2025)
 BUCKETS = ("current", "overdue", "frozen")
@@ -36,6 +37,15 @@ def _read(landing: Path, name: str) -> pd.DataFrame:
         if files[0].suffix == ".parquet":
             return conn.execute("select * from read_parquet(?)", [[str(f) for f in files]]).df()
         return conn.execute("select * from read_csv(?, header = true, all_varchar = true)", [[str(f) for f in files]]).df()
+
+
+def test_the_sample_loads_whole_nothing_quarantined_or_rejected(landing, tmp_path):
+    conn = open_warehouse(tmp_path / "w.duckdb")
+    files = [f for load in load_all(conn, landing) for f in load.files]
+    assert {f.source_file.split("/")[0] for f in files} == set(LANDING_SOURCES)
+    assert [(f.source_file, f.rejection) for f in files if f.rejection] == []
+    assert conn.execute("select source_name, rule, count(*) from raw.quarantine group by all").fetchall() == []
+    assert all(f.rows_read == f.rows_loaded > 0 for f in files)
 
 
 def test_same_config_writes_identical_files(landing, tmp_path):

@@ -2,9 +2,10 @@
 scan, typed and checked set-based, and written in one transaction.
 
 Same outcome as loading the partitions one by one (loader.py) when the batch is clean: every
-file readable with the contract's columns and no key repeated across two of its files. Otherwise
-`load_batch` changes nothing and returns False, and the loader goes partition by partition,
-which rejects the bad files and lets the first file to arrive keep a repeated key.
+file readable with the contract's columns (integer amounts in Parquet, one line a row in CSV) and
+no key repeated across two of its files. Otherwise `load_batch` changes nothing and returns
+False, and the loader goes partition by partition, which rejects the bad files, numbers the lines
+of multi-line rows and lets the first file to arrive keep a repeated key.
 One transaction for the batch keeps each partition all or nothing (and the batch with it); the
 checkpoint comes once, after the commit, instead of once a month.
 """
@@ -16,12 +17,13 @@ import pyarrow.parquet as pq
 
 from dagster_project.contract import LandingSource
 from dagster_project.ingest.rules import first_broken_rule, prepare_reference
+from dagster_project.ingest.values import fractional_columns, parse_rule, typed_columns, typed_value
 
 STAGE = "landing_batch"
 
 
 def load_batch(conn: duckdb.DuckDBPyConnection, source: LandingSource, changed: list, history, started) -> bool:
-    from dagster_project.ingest.loader import _csv_header, _record, FileRejected
+    from dagster_project.ingest.loader import _csv_header, _physical_lines, _record, FileRejected
 
     files = [(load, path) for partition, paths in changed for load, path in zip(partition.files, paths)]
     if not files or any(not partition.files for partition, _ in changed):
@@ -32,7 +34,10 @@ def load_batch(conn: duckdb.DuckDBPyConnection, source: LandingSource, changed: 
         return False
     try:
         if suffixes == {".parquet"}:
-            if any(pq.read_schema(p).names != list(source.columns) for p in paths):
+            schemas = [pq.read_schema(p) for p in paths]
+            # A file with other columns, or with amounts that are not integers, is rejected on the
+            # slow path. Each file is checked: DuckDB would cast all of them to the first one's types.
+            if any(s.names != list(source.columns) or fractional_columns(source, s) for s in schemas):
                 return False
             relation = "read_parquet(?, filename = true, file_row_number = true)"
             line = "file_row_number + 1"
@@ -72,7 +77,10 @@ def load_batch(conn: duckdb.DuckDBPyConnection, source: LandingSource, changed: 
         conn.execute(f"drop table if exists {STAGE}")
         return False
     per_file = dict(conn.execute(f"select __file, count(*) from {STAGE} group by 1").fetchall())
-    if len(per_file) != len(files):  # an empty file is rejected on the slow path
+    # An empty file is rejected on the slow path, which also numbers the lines of a CSV file whose
+    # rows are not one a line (a quoted line break, a blank line).
+    if len(per_file) != len(files) or (line is None and any(
+            per_file[i] != _physical_lines(path) - 1 for i, (_, path) in enumerate(files))):
         conn.execute(f"drop table {STAGE}")
         return False
 
@@ -94,33 +102,22 @@ def _type_and_check(conn: duckdb.DuckDBPyConnection, source: LandingSource, repl
     """`landing_checked`: the batch typed, `__rule` the first rule a row breaks; False when a key
     repeats across two files of the batch (the slow path decides which one keeps it)."""
     staged_types = dict(conn.execute(f"select column_name, column_type from (describe {STAGE})").fetchall())
-    text = {c: f"nullif(trim(cast(\"{c}\" as varchar)), '')" for c in source.columns}
-    typed_already = {c for c, t in source.columns.items() if staged_types.get(c) == t and t != "VARCHAR"}
-    typed = ", ".join(
-        f'"{c}"' if c in typed_already else f'{text[c]} as "{c}"' if t == "VARCHAR"
-        else f"try_cast({text[c]} as {t}) as \"{c}\"" for c, t in source.columns.items()
-    )
-    cast_failures = " ".join(
-        f"when {text[c]} is not null and try_cast({text[c]} as {t}) is null then 'unparseable {t.lower()}: {c}'"
-        for c, t in source.columns.items() if t != "VARCHAR" and c not in typed_already
-    )
-    missing_keys = " ".join(f"when {text[k]} is null then 'missing key: {k}'" for k in source.key)
     key = ", ".join(f'"{k}"' for k in source.key)
-    trimmed_keys = ", ".join(f'{text[k]} as "{k}"' for k in source.key)
+    typed_keys = ", ".join(f'{typed_value(source, k, staged_types)} as "{k}"' for k in source.key)
     # Keys seen more than once in the batch: usually none, so the occurrence rank is computed on few
     # rows. Found by grouping their hashes first (integers group much faster than strings); keys that
     # share a hash are then compared as they are.
     conn.execute(
         f"create or replace temp table landing_repeated_keys as select {key}, count(distinct __file) as files "
-        f"from (select {trimmed_keys}, __file from {STAGE}) where hash({key}) in "
-        f"(select hash({key}) from (select {trimmed_keys} from {STAGE}) group by 1 having count(*) > 1) "
+        f"from (select {typed_keys}, __file from {STAGE}) where hash({key}) in "
+        f"(select hash({key}) from (select {typed_keys} from {STAGE}) group by 1 having count(*) > 1) "
         f"group by {key} having count(*) > 1"
     )
     if conn.execute("select count(*) from landing_repeated_keys where files > 1").fetchone()[0]:
         return False
     join_keys = " and ".join(f"r.{k} = t.{k}" for k in source.key)
-    typed_rows = (f"select {typed}, __file, __line, __file_month, case {missing_keys} {cast_failures} else null end as __cast_rule "
-                  f"from {STAGE}")
+    typed_rows = (f"select {typed_columns(source, staged_types)}, __file, __line, __file_month, "
+                  f"{parse_rule(source, staged_types)} as __cast_rule from {STAGE}")
     if conn.execute("select count(*) from landing_repeated_keys").fetchone()[0]:
         conn.execute(
             f"""

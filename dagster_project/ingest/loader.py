@@ -6,11 +6,13 @@ A *partition* is what one load replaces: a register's whole snapshot, or one mon
 1. the content hash of each of its files is compared with `audit.load_manifest`; a partition
    whose files are all unchanged is skipped, so loading the same file twice lands it once;
 2. each file is read as text and checked against the contract's columns; a file that fails
-   (missing or renamed columns, wrong delimiter, unreadable, truncated) is rejected whole, its
-   earlier rows, if any, stay as they were;
-3. each row is typed and checked against the row rules (`rules.py`); a row that breaks one goes to
-   `raw.quarantine` with file, line, rule and the raw row, the others replace the file's rows in
-   `raw.<source>` with their lineage (`source_file`, `source_line`);
+   (missing or renamed columns, wrong delimiter or encoding, unreadable, truncated, amounts stored
+   as fractions in Parquet) is rejected whole, with a reason in the data team's words that names
+   the line and the row's id, never a personal value; its earlier rows, if any, stay as they were;
+3. each row is typed (`values.py`) and checked against the row rules (`rules.py`); a row with a
+   value that cannot be typed as it is, or that breaks a rule, goes to `raw.quarantine` with file,
+   line, rule and the raw row, the others replace the file's rows in `raw.<source>` with their
+   lineage (`source_file`, `source_line`, the line the row starts on);
 4. the manifest records rows read / loaded / quarantined and control totals per file.
 
 A crash before the commit leaves the warehouse as it was; the next run loads the partition again.
@@ -28,10 +30,12 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dagster_project.contract import LINEAGE_COLUMNS, LandingSource
 from dagster_project.ingest.rules import first_broken_rule, prepare_reference
+from dagster_project.ingest.values import fractional_columns, parse_rule, typed_columns
 
 REGISTER_PARTITION = "snapshot"
 
@@ -277,7 +281,7 @@ def _load_partition(
     for index, (path, load) in enumerate(zip(paths, partition.files)):
         stage = f"landing_stage_{index}"
         try:
-            _check_columns(source, load.source_file, _stage_file(conn, path, load.source_file, stage))
+            _check_columns(source, load.source_file, _stage_file(conn, source, path, load.source_file, stage))
             stages.append((stage, load))
         except FileRejected as rejected:
             load.rejection = rejected.reason
@@ -332,38 +336,184 @@ def _csv_header(path: Path, source_file: str) -> list[str]:
     try:
         header = first_line.decode("utf-8-sig").rstrip("\r\n")
     except UnicodeDecodeError:
-        raise FileRejected(source_file, "not UTF-8 encoded (line 1)") from None
+        raise FileRejected(source_file, _not_utf8(first_line, 1)) from None
+    if "\x00" in header:  # UTF-16 without a byte-order mark decodes, with a NUL every other byte
+        raise FileRejected(source_file, _not_utf8(first_line, 1))
+    if "\r" in header:  # the whole file read as its first line
+        raise FileRejected(source_file, "lines end in CR only (classic Mac): save it with LF or CRLF line ends")
     columns = next(csv.reader([header]))
-    if len(columns) == 1 and any(d in header for d in (";", "\t", "|")):
-        raise FileRejected(source_file, f"not comma-delimited: header is {header[:120]!r}")
+    if len(columns) == 1:
+        delimiter = max(OTHER_DELIMITERS, key=header.count)
+        if delimiter in header:
+            raise FileRejected(source_file, f"delimiter is {OTHER_DELIMITERS[delimiter]} not ','")
     return [c.strip() for c in columns]
 
 
-def _stage_file(conn: duckdb.DuckDBPyConnection, path: Path, source_file: str, stage: str) -> list[str]:
-    """Read a file, every column as text, into the temp table `stage` with its line numbers."""
+OTHER_DELIMITERS = {";": "';'", "\t": "a tab", "|": "'|'"}
+
+
+def _not_utf8(line: bytes, number: int, where: str = "") -> str:
+    if number == 1 and (line[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in line):
+        return "not UTF-8 (looks like UTF-16): save it as CSV UTF-8"
+    return f"not UTF-8 (looks like Windows-1258 or another legacy encoding), first on line {number}{where}"
+
+
+def _csv_problem(path: Path, source: LandingSource, header: list[str], duckdb_error: str) -> str:
+    """Why DuckDB could not read a CSV file, in the data team's words and with the line it is on.
+    (DuckDB's message quotes the row, personal values and all, and counts records, not lines.)"""
+    with path.open("rb") as f:
+        for number, line in enumerate(f, 1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                record = next(csv.reader([line.decode("utf-8", errors="replace")]), [])
+                return _not_utf8(line, number, _row_key(source, header, record))
+    with path.open(newline="", encoding="utf-8-sig") as f:
+        reader = csv.reader(f, strict=True)
+        next(reader)
+        start = reader.line_num + 1
+        try:
+            for record in reader:
+                if record and len(record) != len(header):
+                    row = f"line {start}{_row_key(source, header, record)}"
+                    fields = f"{len(record)} field{'s' if len(record) != 1 else ''}"
+                    found = f"{row} has {fields} where the header has {len(header)}"
+                    if len(record) > len(header):
+                        return f"{found} (a ',' in a value without quotes?)"
+                    if next(reader, None) is None and not _ends_with_line_break(path):
+                        return f"{found}: the file ends in the middle of this row (truncated)"
+                    return f"{found} (a missing field, or a line break in a value without quotes?)"
+                start = reader.line_num + 1
+        except csv.Error as error:
+            if "end of data" in str(error):
+                return f"line {start}: a quoted value is never closed (a stray '\"'?)"
+            return f"line {start}: a '\"' inside a value (quote the whole value and double the '\"' in it)"
+    first_line = duckdb_error.splitlines()[0] if duckdb_error else "unknown error"
+    return f"unreadable CSV: {first_line.replace(str(path), path.name)}"
+
+
+def _row_key(source: LandingSource, header: list[str], record: list[str]) -> str:
+    """' (loan_id L1)': the row's key, to find it by, or nothing when it cannot be told for sure:
+    in a row with fields missing or too many, only leading key columns are where the header says
+    (a stray delimiter further on shifts the rest), and a value that does not look like an id (a
+    whole row read as one field) is never shown: it could be a personal value."""
+    keys = list(source.key)
+    if len(record) != len(header) and header[: len(keys)] != keys:
+        return ""
+    values = [record[header.index(k)].strip() if k in header and header.index(k) < len(record) else "" for k in keys]
+    if not all(LOOKS_LIKE_AN_ID.fullmatch(v) for v in values):
+        return ""
+    return " (" + ", ".join(f"{k} {v}" for k, v in zip(keys, values)) + ")"
+
+
+LOOKS_LIKE_AN_ID = re.compile(r"[\w.-]{1,40}")
+
+
+def _ends_with_line_break(path: Path) -> bool:
+    with path.open("rb") as f:
+        f.seek(0, 2)
+        if f.tell() == 0:
+            return False
+        f.seek(-1, 2)
+        return f.read(1) in (b"\n", b"\r")
+
+
+def _parquet_problem(path: Path) -> str:
+    """Why a Parquet file cannot be read: one that begins with the marker `PAR1` is damaged."""
+    with path.open("rb") as f:
+        head = f.read(4)
+    if head != b"PAR1":
+        return "not a Parquet file (it does not begin with the Parquet marker)"
+    return "Parquet file is corrupt or truncated"
+
+
+def _physical_lines(path: Path) -> int:
+    lines, last = 0, b"\n"
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            lines += block.count(b"\n")
+            last = block[-1:]
+    return lines + (last != b"\n")
+
+
+def _record_start_lines(path: Path) -> list[int]:
+    """The physical line each record starts on (the header is line 1): a quoted value may hold a
+    line break, and DuckDB skips blank lines."""
+    starts = []
+    with path.open(newline="", encoding="utf-8-sig") as f:
+        reader = csv.reader(f)
+        next(reader)
+        line = reader.line_num
+        for record in reader:
+            if record:
+                starts.append(line + 1)
+            line = reader.line_num
+    return starts
+
+
+def _number_lines(conn: duckdb.DuckDBPyConnection, path: Path, stage: str, source_file: str) -> None:
+    """`__line` of each staged row: its file's line, where the row starts."""
+    conn.execute(f"alter table {stage} add column __line BIGINT")
+    rows = conn.execute(f"select count(*) from {stage}").fetchone()[0]
+    ordinal = f"{stage}.rowid - (select min(rowid) from {stage})"  # rows keep file order
+    if rows == _physical_lines(path) - 1:  # one line a row: the common case, no second read
+        conn.execute(f"update {stage} set __line = {ordinal} + 2")
+        return
+    starts = _record_start_lines(path)
+    if len(starts) != rows:
+        raise FileRejected(source_file, f"its rows cannot be matched to its lines ({rows} rows, {len(starts)} records)")
+    record_lines = pa.table({"ordinal": pa.array(range(rows), pa.int64()), "line": pa.array(starts, pa.int64())})
+    conn.register("landing_record_lines", record_lines)
     try:
-        if path.suffix == ".parquet":
+        conn.execute(
+            f"update {stage} set __line = l.line from landing_record_lines l where l.ordinal = {ordinal}"
+        )
+    finally:
+        conn.unregister("landing_record_lines")
+
+
+def _stage_file(
+    conn: duckdb.DuckDBPyConnection, source: LandingSource, path: Path, source_file: str, stage: str
+) -> list[str]:
+    """Read a file, every column as text, into the temp table `stage` with its line numbers."""
+    if path.suffix == ".parquet":
+        try:
+            schema = pq.read_schema(path)
+        except Exception:  # pyarrow raises several kinds for a file that is not whole
+            raise FileRejected(source_file, _parquet_problem(path)) from None
+        fractional = fractional_columns(source, schema)
+        if fractional:
+            raise FileRejected(
+                source_file,
+                "; ".join(
+                    f"column {c} is {t} in the Parquet file, not an integer type: "
+                    + ("amounts are whole đồng and " if c in source.amount_columns else "")
+                    + "a fraction would be rounded"
+                    for c, t in fractional.items()
+                ),
+            )
+        try:
             conn.execute(
                 f"create or replace temp table {stage} as "
                 "select * exclude (file_row_number), file_row_number + 1 as __line "
                 "from read_parquet(?, file_row_number = true)",
                 [str(path)],
             )
-        else:
-            columns = _csv_header(path, source_file)
-            # UTF-8 with or without BOM, LF or CRLF. A row with too few or too many fields (a
-            # truncated file, a stray delimiter) or bytes that are not UTF-8 reject the file.
+        except duckdb.Error:
+            raise FileRejected(source_file, _parquet_problem(path)) from None
+    else:
+        columns = _csv_header(path, source_file)
+        # UTF-8 with or without BOM, LF or CRLF. A row with too few or too many fields (a
+        # truncated file, a stray delimiter) or bytes that are not UTF-8 reject the file.
+        try:
             conn.execute(
                 f"create or replace temp table {stage} as select * from read_csv(?, header = true, "
                 "columns = ?, auto_detect = false, delim = ',', quote = '\"', escape = '\"', encoding = 'utf-8')",
                 [str(path), {c: "VARCHAR" for c in columns}],
             )
-            # Rows keep file order: rowid + 2 is the line (the header is line 1).
-            conn.execute(f"alter table {stage} add column __line BIGINT")
-            conn.execute(f"update {stage} set __line = rowid - (select min(rowid) from {stage}) + 2")
-    except duckdb.Error as exc:
-        reason = " ".join(line for line in str(exc).splitlines()[:3] if not line.startswith("Possible"))
-        raise FileRejected(source_file, f"unreadable {path.suffix[1:]}: {reason}") from exc
+        except duckdb.Error as exc:
+            raise FileRejected(source_file, _csv_problem(path, source, columns, str(exc))) from None
+        _number_lines(conn, path, stage, source_file)
     columns = [c for c in conn.execute(f"select * from {stage} limit 0").fetchdf().columns if c != "__line"]
     if conn.execute(f"select count(*) from {stage}").fetchone()[0] == 0:
         raise FileRejected(source_file, "no data rows")
@@ -385,24 +535,12 @@ def _check_columns(source: LandingSource, source_file: str, columns: list[str]) 
 def _type_and_check(conn: duckdb.DuckDBPyConnection, source: LandingSource, stage: str, load: FileLoad) -> None:
     """`landing_checked`: the staged rows typed, with `__rule` = the first rule each breaks (or null)."""
     staged_types = dict(conn.execute(f"select column_name, column_type from (describe {stage})").fetchall())
-    text = {c: f"nullif(trim(cast(\"{c}\" as varchar)), '')" for c in source.columns}
-    # A Parquet column already of the contract's type needs no parsing; text columns are parsed.
-    typed_already = {c for c, t in source.columns.items() if staged_types.get(c) == t and t != "VARCHAR"}
-    typed = ", ".join(
-        f'"{c}"' if c in typed_already else f"try_cast({text[c]} as {t}) as \"{c}\"" for c, t in source.columns.items()
-    )
-    cast_failures = " ".join(
-        f"when {text[c]} is not null and try_cast({text[c]} as {t}) is null then 'unparseable {t.lower()}: {c}'"
-        for c, t in source.columns.items()
-        if t != "VARCHAR" and c not in typed_already
-    )
-    missing_keys = " ".join(f"when {text[k]} is null then 'missing key: {k}'" for k in source.key)
     key = ", ".join(f'"{k}"' for k in source.key)
     conn.execute(
         f"""
         create or replace temp table landing_typed as
-        select {typed}, __line, cast(? as date) as __file_month,
-               case {missing_keys} {cast_failures} else null end as __cast_rule,
+        select {typed_columns(source, staged_types)}, __line, cast(? as date) as __file_month,
+               {parse_rule(source, staged_types)} as __cast_rule,
                row_number() over (partition by {key} order by __line) as __key_occurrence
         from {stage}
         """,

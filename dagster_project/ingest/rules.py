@@ -9,7 +9,10 @@ the one recorded.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import duckdb
 
@@ -46,6 +49,19 @@ def _known(column: str, table: str, key: str | None = None) -> RowRule:
     return _in_codes(column, f"raw.{table}", key, name=f"unknown {column}: not in raw.{table}")
 
 
+def load_date() -> date:
+    """The day a load takes as today: PCW_LOAD_DATE (YYYY-MM-DD) when set, e.g. to load a generated
+    sample whose history runs past today; else today where the branches date their rows (Vietnam,
+    7 hours ahead of a server on UTC)."""
+    value = os.environ.get("PCW_LOAD_DATE")
+    if not value:
+        return datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"PCW_LOAD_DATE={value!r}: expected a date YYYY-MM-DD") from None
+
+
 def _generic_rules(source: LandingSource) -> list[RowRule]:
     rules = [
         RowRule(f"negative amount: {column}", f"t.{column} < 0")
@@ -65,6 +81,17 @@ def _generic_rules(source: LandingSource) -> list[RowRule]:
             _in([f"t.{k}" for k in source.key], "rule_loaded_keys", list(source.key)),
         )
     )
+    if source.era_date:
+        # The row's own date records something that has happened: after today it is a typing error
+        # (2099 for 2019) or a ledger month that has not come yet.
+        today = load_date().isoformat()
+        rules.append(
+            RowRule(
+                "date_in_future",
+                f"t.{source.era_date} > date '{today}'",
+                detail=f"'{source.era_date} ' || t.{source.era_date} || ' is after the load date {today}'",
+            )
+        )
     if source.era_date and "commune_code" in source.columns:
         rules.append(
             RowRule(
@@ -89,6 +116,9 @@ def _generic_rules(source: LandingSource) -> list[RowRule]:
     return rules
 
 
+# The first valid_from of the loan's program in seeds/program_terms.csv (null for an unknown program).
+_PROGRAM_START = "(select first_valid_from from rule_program_starts)[t.program_code]"
+
 SOURCE_RULES: dict[str, list[RowRule]] = {
     "transaction_points": [
         RowRule("transaction_day outside 1-31", "t.transaction_day not between 1 and 31"),
@@ -106,6 +136,13 @@ SOURCE_RULES: dict[str, list[RowRule]] = {
         _known("group_id", "groups"),
         _in_codes("program_code", "rule_program_terms"),
         _in_codes("funding_source", "rule_funding_sources"),
+        RowRule(
+            "date_before_program",
+            # One map of every program's start, looked up by key: no join per row.
+            f"t.disbursement_date < {_PROGRAM_START}",
+            detail=f"'disbursement_date ' || t.disbursement_date || ' is before program ' || t.program_code "
+            f"|| ' began on ' || {_PROGRAM_START}",
+        ),
         RowRule("contract_due_date before disbursement_date", "t.contract_due_date < t.disbursement_date"),
         RowRule(
             "annual_rate is not the program's rate at disbursement_date",
@@ -174,6 +211,10 @@ def prepare_reference(conn: duckdb.DuckDBPyConnection) -> None:
             "program_code": "VARCHAR", "valid_from": "DATE", "valid_to": "DATE", "rate_multiplier": "DECIMAL(7,4)",
             "annual_rate_pct": "DECIMAL(7,4)", "loan_cap_vnd": "BIGINT", "max_term_months": "INTEGER", "note": "VARCHAR",
         },
+    )
+    conn.execute(
+        "create or replace temp table rule_program_starts as select map(list(program_code), list(valid_from)) "
+        "as first_valid_from from (select program_code, min(valid_from) as valid_from from rule_program_terms group by 1)"
     )
     seed("rate_rules", "rule_rate_rules", {"rule_code": "VARCHAR", "rule_value": "DECIMAL(9,4)", "description": "VARCHAR"})
     seed("organisations", "rule_organisations", {"organisation_code": "VARCHAR", "organisation_name_vi": "VARCHAR", "organisation_name_en": "VARCHAR"})
