@@ -39,14 +39,19 @@ class BuildResult:
         return lines
 
 
-def ledger_partition_range(settings: Settings) -> tuple[str, str] | None:
-    months = sorted({m for s in LANDING_SOURCES.values() if s.monthly for m in landing_months(settings.landing_dir, s)})
-    return (f"{months[0]}-01", f"{months[-1]}-01") if months else None
+def ledger_partition_range(settings: Settings, partitions: dg.PartitionsDefinition) -> tuple[str, str] | None:
+    """The first and last partitions with ledger files (files of months outside the partitions wait)."""
+    keys = sorted(
+        key
+        for s in LANDING_SOURCES.values()
+        if s.monthly
+        for m in landing_months(settings.landing_dir, s)
+        if partitions.has_partition_key(key := f"{m}-01")
+    )
+    return (keys[0], keys[-1]) if keys else None
 
 
-def _job_runner(settings: Settings, instance: dg.DagsterInstance, result: BuildResult, log_level: str):
-    defs = build_definitions(settings)
-
+def _job_runner(defs: dg.Definitions, instance: dg.DagsterInstance, result: BuildResult, log_level: str):
     def run(job_name: str, tags: dict | None = None) -> bool:
         job = defs.resolve_job_def(job_name)
         result.runs[job_name] = job.execute_in_process(
@@ -60,18 +65,19 @@ def _job_runner(settings: Settings, instance: dg.DagsterInstance, result: BuildR
 def build_marts(settings: Settings, instance: dg.DagsterInstance, log_level: str = "WARNING") -> BuildResult:
     """Only the marts job, on the dbt target PCW_DBT_TARGET names, from the raw tables already loaded."""
     result = BuildResult()
-    _job_runner(settings, instance, result, log_level)("marts_job")
+    _job_runner(build_definitions(settings), instance, result, log_level)("marts_job")
     return result
 
 
 def build_warehouse(settings: Settings, instance: dg.DagsterInstance, log_level: str = "WARNING") -> BuildResult:
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     result = BuildResult()
-    run = _job_runner(settings, instance, result, log_level)
+    defs = build_definitions(settings)
+    run = _job_runner(defs, instance, result, log_level)
 
     if not run("registers_job"):
         return result
-    months = ledger_partition_range(settings)
+    months = ledger_partition_range(settings, defs.resolve_job_def("ledger_job").partitions_def)
     if months and not run(
         "ledger_job", {ASSET_PARTITION_RANGE_START_TAG: months[0], ASSET_PARTITION_RANGE_END_TAG: months[1]}
     ):
