@@ -56,11 +56,16 @@ class BuildPlan:
         return not (self.registers or self.ledger_months or self.marts_stale)
 
 
-def plan_build(settings: Settings, everything: bool = False) -> BuildPlan:
+def plan_build(settings: Settings, everything: bool = False, partitions: dg.PartitionsDefinition | None = None) -> BuildPlan:
     """What changed since the last build; `everything` plans every load and the marts (the loads
-    still skip partitions whose files they already hold)."""
+    still skip partitions whose files they already hold). Ledger files of a month that is not a
+    partition (before the first, after this month) wait."""
     registers = [s.name for s in LANDING_SOURCES.values() if not s.monthly]
-    every_month = sorted({m for s in LANDING_SOURCES.values() if s.monthly for m in landing_months(settings.landing_dir, s)})
+
+    def ledger_months(months) -> list[str]:
+        return sorted(m for m in set(months) if partitions is None or partitions.has_partition_key(f"{m}-01"))
+
+    every_month = ledger_months(m for s in LANDING_SOURCES.values() if s.monthly for m in landing_months(settings.landing_dir, s))
     if everything or not settings.warehouse_path.exists():
         return BuildPlan(registers, every_month, True)
     with read_warehouse(settings.warehouse_path) as conn:
@@ -71,14 +76,12 @@ def plan_build(settings: Settings, everything: bool = False) -> BuildPlan:
         changed = {s.name: changed_partitions(conn, s, settings.landing_dir) for s in LANDING_SOURCES.values()}
         return BuildPlan(
             registers=[name for name in registers if changed[name]],
-            ledger_months=sorted({m for s in LANDING_SOURCES.values() if s.monthly for m in changed[s.name]}),
+            ledger_months=ledger_months(m for s in LANDING_SOURCES.values() if s.monthly for m in changed[s.name]),
             marts_stale=not marts_up_to_date(conn, PROJECT_ROOT),
         )
 
 
-def _job_runner(settings: Settings, instance: dg.DagsterInstance, result: BuildResult, log_level: str):
-    defs = build_definitions(settings)
-
+def _job_runner(defs: dg.Definitions, instance: dg.DagsterInstance, result: BuildResult, log_level: str):
     def run(job_name: str, tags: dict | None = None) -> bool:
         job = defs.resolve_job_def(job_name)
         result.runs[job_name] = job.execute_in_process(
@@ -92,7 +95,7 @@ def _job_runner(settings: Settings, instance: dg.DagsterInstance, result: BuildR
 def build_marts(settings: Settings, instance: dg.DagsterInstance, log_level: str = "WARNING") -> BuildResult:
     """Only the marts job, on the dbt target PCW_DBT_TARGET names, from the raw tables already loaded."""
     result = BuildResult()
-    _job_runner(settings, instance, result, log_level)("marts_job")
+    _job_runner(build_definitions(settings), instance, result, log_level)("marts_job")
     return result
 
 
@@ -101,11 +104,13 @@ def build_warehouse(
 ) -> BuildResult:
     """Load what changed since the last build, then rebuild the marts if anything did (or they lag)."""
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-    plan = plan_build(settings, everything)
+    defs = build_definitions(settings)
+    partitions = defs.resolve_job_def("ledger_job").partitions_def
+    plan = plan_build(settings, everything, partitions)
     result = BuildResult(plan=plan)
     if plan.nothing_to_do:
         return result
-    run = _job_runner(settings, instance, result, log_level)
+    run = _job_runner(defs, instance, result, log_level)
 
     if plan.registers and not run("registers_job"):
         return result

@@ -5,26 +5,27 @@ from __future__ import annotations
 import dagster as dg
 
 from dagster_project.assets.dbt import DBT_PROJECT, dbt_models
-from dagster_project.assets.ingest import landing_specs, ledger_assets, register_assets
+from dagster_project.assets.ingest import build_ledger_assets, landing_specs, ledger_partitions, register_assets
 from dagster_project.assets.publish import published_marts, published_raw
 from dagster_project.assets.reference import admin_units_reference
 from dagster_project.checks.quality_gates import quality_gates
-from dagster_project.jobs import ledger_job, marts_job, monthly_ledger_schedule, registers_job
+from dagster_project.jobs import build_monthly_ledger_schedule, ledger_job, marts_job, registers_job
 from dagster_project.resources import build_resources
-from dagster_project.sensors import landing_folder_sensor, load_failure_alert, marts_after_loads
+from dagster_project.sensors import build_landing_folder_sensor, load_failure_alert, marts_after_loads
 from dagster_project.settings import Settings, dbt_target
-
-loaded_assets = [admin_units_reference, *register_assets, *ledger_assets]
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
+    # The ledger months that exist follow the settings and the landing folder (assets/ingest.py).
+    partitions = ledger_partitions(settings)
+    loaded_assets = [admin_units_reference, *register_assets, *build_ledger_assets(partitions)]
     return dg.Definitions(
         assets=[*landing_specs, *loaded_assets, published_raw, dbt_models, published_marts],
         # The mart suites read the marts from the DuckDB file; on Spark the dbt tests guard them.
         asset_checks=quality_gates([*loaded_assets, dbt_models] if dbt_target() == "duckdb" else loaded_assets),
         jobs=[registers_job, ledger_job, marts_job],
-        schedules=[monthly_ledger_schedule],
-        sensors=[landing_folder_sensor, marts_after_loads, load_failure_alert],
+        schedules=[build_monthly_ledger_schedule(partitions)],
+        sensors=[build_landing_folder_sensor(settings, partitions), marts_after_loads, load_failure_alert],
         resources=build_resources(settings, DBT_PROJECT),
     )
 

@@ -1,12 +1,14 @@
 """Jobs: what the data team runs. A monthly ledger partition loads apart from the registers, and
-the dbt marts build after either succeeds (sensors.py)."""
+the dbt marts build once the loads have finished (sensors.py)."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import dagster as dg
 
 from dagster_project.assets.dbt import dbt_models
-from dagster_project.assets.ingest import ledger_assets, register_assets
+from dagster_project.assets.ingest import ledger_keys, register_assets
 from dagster_project.assets.publish import published_marts, published_raw
 from dagster_project.assets.reference import admin_units_reference
 from dagster_project.settings import dbt_target
@@ -17,10 +19,11 @@ registers_job = dg.define_asset_job(
     description="Admin units and every register snapshot (borrowers, groups, loans, …) into raw.",
 )
 
+# The ledger assets' partitions depend on the settings (build_definitions), so the job selects
+# them by key and takes their partitions when the definitions resolve it.
 ledger_job = dg.define_asset_job(
     "ledger_job",
-    selection=dg.AssetSelection.assets(*ledger_assets),
-    partitions_def=ledger_assets[0].partitions_def,
+    selection=dg.AssetSelection.assets(*ledger_keys),
     description="One month (or, as a backfill, a range of months in one run) of the ledgers into raw.",
 )
 
@@ -34,7 +37,15 @@ marts_job = dg.define_asset_job(
     "as checks; on DuckDB then the published copies of the marts.",
 )
 
-# Ledgers for a month arrive in the first days of the next; load the newest month on the 5th.
-monthly_ledger_schedule = dg.build_schedule_from_partitioned_job(
-    ledger_job, day_of_month=5, hour_of_day=6, name="monthly_ledger_schedule"
-)
+def build_monthly_ledger_schedule(partitions: dg.PartitionsDefinition) -> dg.ScheduleDefinition:
+    """Ledgers for a month arrive in the first days of the next: load last month on the 5th. (The
+    partitions reach the current month, so the newest partition is not the one to load.)"""
+
+    @dg.schedule(job=ledger_job, cron_schedule="0 6 5 * *", name="monthly_ledger_schedule")
+    def monthly_ledger_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+        last_month = f"{context.scheduled_execution_time.replace(day=1) - timedelta(days=1):%Y-%m}-01"
+        if not partitions.has_partition_key(last_month):
+            return dg.SkipReason(f"{last_month[:7]} is before the first ledger partition")
+        return dg.RunRequest(partition_key=last_month)
+
+    return monthly_ledger_schedule

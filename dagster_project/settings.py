@@ -4,6 +4,7 @@ Dagster, dbt and the CLI always point at the same files."""
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,12 +42,16 @@ class Settings:
     # raw tables as Parquet for engines other than DuckDB (publish.py); Spark's own files (local target)
     published_dir: Path | None = None
     spark_dir: Path | None = None
+    # the first monthly ledger partition (YYYY-MM); None: the earliest month in the landing folder
+    first_ledger_month: str | None = None
 
     def __post_init__(self) -> None:
         if self.published_dir is None:
             object.__setattr__(self, "published_dir", self.data_dir / "published")
         if self.spark_dir is None:
             object.__setattr__(self, "spark_dir", self.data_dir / "spark")
+        if self.first_ledger_month is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", self.first_ledger_month):
+            raise ValueError(f"PCW_FIRST_LEDGER_MONTH={self.first_ledger_month!r}: expected a month as YYYY-MM")
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -57,16 +62,21 @@ class Settings:
             warehouse_path=Path(os.environ.get("PCW_WAREHOUSE", data_dir / "warehouse.duckdb")).resolve(),
             published_dir=Path(os.environ.get("PCW_PUBLISHED_DIR", data_dir / "published")).resolve(),
             spark_dir=Path(os.environ.get("PCW_SPARK_DIR", data_dir / "spark")).resolve(),
+            first_ledger_month=os.environ.get("PCW_FIRST_LEDGER_MONTH") or None,
         )
 
     def export_to_env(self) -> None:
         """dbt reads the warehouse path from PCW_WAREHOUSE, Spark's paths from PCW_PUBLISHED_DIR and
-        PCW_SPARK_DIR (dbt/profiles.yml)."""
+        PCW_SPARK_DIR (dbt/profiles.yml); a launched run loads the same ledger partitions."""
         os.environ["PCW_DATA_DIR"] = str(self.data_dir)
         os.environ["PCW_LANDING_DIR"] = str(self.landing_dir)
         os.environ["PCW_WAREHOUSE"] = str(self.warehouse_path)
         os.environ["PCW_PUBLISHED_DIR"] = str(self.published_dir)
         os.environ["PCW_SPARK_DIR"] = str(self.spark_dir)
+        if self.first_ledger_month:
+            os.environ["PCW_FIRST_LEDGER_MONTH"] = self.first_ledger_month
+        else:
+            os.environ.pop("PCW_FIRST_LEDGER_MONTH", None)
 
 
 LOCK_WAIT_SECONDS = 60

@@ -4,17 +4,29 @@ Registers (snapshots) are unpartitioned. Monthly ledgers are partitioned by mont
 one month or, in a backfill, a range of months in one run, each month all or nothing.
 """
 
+from datetime import datetime, timezone
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from dagster_project.contract import LANDING_SOURCES, LandingSource
-from dagster_project.ingest.loader import PartitionLoad, load_months, load_register
+from dagster_project.ingest.loader import PartitionLoad, landing_months, load_months, load_register
 from dagster_project.resources import LandingFolder
-from dagster_project.settings import WAREHOUSE_POOL
+from dagster_project.settings import WAREHOUSE_POOL, Settings
 
-# Ledgers begin on 2014-01-01 (opening balances); the newest partition is the last whole month.
-monthly_partitions = dg.MonthlyPartitionsDefinition(start_date="2014-01-01")
+
+def first_ledger_month(settings: Settings) -> str:
+    """PCW_FIRST_LEDGER_MONTH, else the earliest ledger month in the landing folder, else this month."""
+    if settings.first_ledger_month:
+        return settings.first_ledger_month
+    months = [m for s in LANDING_SOURCES.values() if s.monthly for m in landing_months(settings.landing_dir, s)]
+    return min(months, default=f"{datetime.now(timezone.utc):%Y-%m}")
+
+
+def ledger_partitions(settings: Settings) -> dg.MonthlyPartitionsDefinition:
+    """One partition a month from the first ledger month to the current month, which a branch may
+    send before it ends; the end moves with the calendar, the start is fixed when the definitions load."""
+    return dg.MonthlyPartitionsDefinition(start_date=f"{first_ledger_month(settings)}-01", end_offset=1)
 
 # Row rules look rows up in these tables, so they load first.
 REFERENCED_TABLES = {
@@ -49,7 +61,7 @@ def _month_key(partition_key: str) -> str:
     return partition_key[:7]  # "2024-06-01" -> "2024-06", the month in landing file names
 
 
-def build_raw_asset(source: LandingSource) -> dg.AssetsDefinition:
+def build_raw_asset(source: LandingSource, partitions: dg.PartitionsDefinition | None = None) -> dg.AssetsDefinition:
     @dg.asset(
         key=["raw", source.name],
         deps=[["landing", source.name], *ADMIN_UNITS, *(["raw", t] for t in REFERENCED_TABLES[source.name])],
@@ -57,8 +69,8 @@ def build_raw_asset(source: LandingSource) -> dg.AssetsDefinition:
         kinds={"duckdb"},
         pool=WAREHOUSE_POOL,
         retry_policy=LOAD_RETRY,
-        partitions_def=monthly_partitions if source.monthly else None,
-        backfill_policy=dg.BackfillPolicy.single_run() if source.monthly else None,
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run() if partitions else None,
         description=f"Landing `{source.name}` files typed into `raw.{source.name}`, bad rows in `raw.quarantine`.",
     )
     def raw_table(
@@ -109,4 +121,8 @@ def _report(
 
 
 register_assets = [build_raw_asset(s) for s in LANDING_SOURCES.values() if not s.monthly]
-ledger_assets = [build_raw_asset(s) for s in LANDING_SOURCES.values() if s.monthly]
+ledger_keys = [dg.AssetKey(["raw", s.name]) for s in LANDING_SOURCES.values() if s.monthly]
+
+
+def build_ledger_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    return [build_raw_asset(s, partitions) for s in LANDING_SOURCES.values() if s.monthly]

@@ -108,10 +108,15 @@ def landing_files(landing_dir: Path, source: LandingSource, month: str | None = 
     return sorted(p for p in (landing_dir / source.folder).glob(pattern) if p.suffix in (".csv", ".parquet"))
 
 
+def file_month(path: Path | str) -> str | None:
+    """A ledger file's month from its name (`transactions_08_2024-06.parquet` -> "2024-06")."""
+    match = re.search(r"_(\d{4}-\d{2})$", Path(path).stem)
+    return match.group(1) if match else None
+
+
 def landing_months(landing_dir: Path, source: LandingSource) -> list[str]:
     """The months that have at least one landing file of a monthly ledger."""
-    months = {m.group(1) for p in landing_files(landing_dir, source) if (m := re.search(r"_(\d{4}-\d{2})$", p.stem))}
-    return sorted(months)
+    return sorted({month for p in landing_files(landing_dir, source) if (month := file_month(p))})
 
 
 def file_hash(path: Path) -> str:
