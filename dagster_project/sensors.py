@@ -113,6 +113,15 @@ def build_landing_folder_sensor(settings: Settings, partitions: dg.PartitionsDef
                 f"({partitions.get_first_partition_key()[:7]} to this month) wait: {', '.join(waiting[:5])}"
                 + (" …" if len(waiting) > 5 else "")
             )
+        # A ledger row is checked against the registers (its loan, group, point): while a register
+        # changes or loads, the ledger files wait in the cursor for a later evaluation.
+        registers_changed = any(not _is_ledger(f) and previous.get(f) != v for f, v in loadable.items())
+        registers_loading = bool(context.instance.get_run_records(
+            dg.RunsFilter(job_name=registers_job.name, statuses=list(NOT_FINISHED_STATUSES)), limit=1
+        ))
+        if registers_changed or registers_loading:
+            loadable = {f: (previous.get(f) if _is_ledger(f) else v) for f, v in loadable.items()}
+            loadable = {f: v for f, v in loadable.items() if v is not None}
         return dg.SensorResult(
             run_requests=landing_run_requests(previous, loadable), cursor=json.dumps(loadable, sort_keys=True)
         )

@@ -138,7 +138,7 @@ def test_only_files_of_existing_partitions_are_loadable():
     assert ledger.partition_key_range == dg.PartitionKeyRange("2024-06-01", "2024-09-01")
 
 
-def test_the_sensor_batches_a_fresh_folder_and_keeps_waiting_files_out_of_its_cursor(tmp_path):
+def test_the_sensor_loads_a_fresh_folder_registers_first_then_one_ledger_backfill(tmp_path):
     settings = settings_for(tmp_path, "2024-02")
     drop(settings.landing_dir, "loans/08/loans_08.csv", "groups/08/groups_08.csv",
          *(f"transactions/08/transactions_08_2024-{m:02}.parquet" for m in range(1, 13)),
@@ -146,9 +146,21 @@ def test_the_sensor_batches_a_fresh_folder_and_keeps_waiting_files_out_of_its_cu
     sensor = build_landing_folder_sensor(settings, ledger_partitions(settings))
 
     with dg.instance_for_test() as instance:
-        result = sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
-        registers, ledger = result.run_requests
+        # the registers first: the ledgers' rows are checked against them
+        first = sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
+        (registers,) = first.run_requests
         assert registers.job_name == "registers_job"
+        assert not any(f.startswith("transactions/") for f in json.loads(first.cursor))
+
+        # while the registers load, the ledgers still wait
+        create_run_for_test(instance, job_name="registers_job", status=dg.DagsterRunStatus.STARTED)
+        assert sensor.evaluate_tick(dg.build_sensor_context(instance=instance, cursor=first.cursor)).run_requests == []
+        for record in instance.get_run_records(dg.RunsFilter(job_name="registers_job")):
+            instance.report_run_canceled(record.dagster_run)
+
+        # then one ledger run over every month that is a partition
+        result = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+        (ledger,) = result.run_requests
         assert (ledger.job_name, ledger.partition_key_range) == ("ledger_job", dg.PartitionKeyRange("2024-02-01", "2024-12-01"))
         cursor = json.loads(result.cursor)
         assert "transactions/08/transactions_08_2024-01.parquet" not in cursor  # before the first partition
