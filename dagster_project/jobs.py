@@ -19,8 +19,7 @@ registers_job = dg.define_asset_job(
 
 ledger_job = dg.define_asset_job(
     "ledger_job",
-    selection=dg.AssetSelection.assets(*ledger_assets),
-    partitions_def=ledger_assets[0].partitions_def,
+    selection=dg.AssetSelection.assets(*ledger_assets),  # partitioned by month, as its assets are
     description="One month (or, as a backfill, a range of months in one run) of the ledgers into raw.",
 )
 

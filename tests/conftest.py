@@ -8,6 +8,7 @@ import dagster as dg
 import pytest
 
 from dagster_project.build import BuildResult, build_warehouse
+from dagster_project.progress import BuildProgress
 from dagster_project.sample_data import GenerationConfig, generate
 from dagster_project.settings import Settings
 
@@ -26,6 +27,10 @@ def kept_environment() -> Iterator[None]:
         os.environ.update(saved)
 
 
+def progress_file(settings: Settings):
+    return settings.data_dir / "build_progress.txt"
+
+
 def build_sample_warehouse(
     tmp_path_factory, name: str, config: GenerationConfig, prepare: Callable[[Settings], None] | None = None
 ) -> tuple[Settings, BuildResult]:
@@ -36,8 +41,9 @@ def build_sample_warehouse(
     generate(settings.landing_dir, config)
     if prepare:
         prepare(settings)
-    with kept_environment(), dg.DagsterInstance.ephemeral() as instance:
-        result = build_warehouse(settings, instance)
+    # what `pcw run` would print, kept for tests/test_catalog.py
+    with kept_environment(), dg.DagsterInstance.ephemeral() as instance, progress_file(settings).open("w") as out:
+        result = build_warehouse(settings, instance, progress=BuildProgress(out, interactive=False))
     assert result.success, "\n".join(result.failures())
     return settings, result
 

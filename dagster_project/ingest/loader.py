@@ -170,7 +170,8 @@ def load_partitions(
             changed.append((loads[-1], paths))
     for load in loads:
         if load.unchanged:
-            _record(conn, source, load.partition_key, load.files, started, outcome="unchanged")
+            _record(conn, source, load.partition_key, load.files, started, outcome="unchanged")  # nothing loaded now
+            history.report_last_load(load)
     for batch in _batches(changed):
         if not load_batch(conn, source, batch, history, started):
             prepare_reference(conn)
@@ -214,6 +215,15 @@ class ManifestHistory:
     last_loaded: dict[str, list[tuple[str, str]]]  # partition -> sorted (file, hash) of its last load
     files: dict[str, set[str]]  # partition -> every file ever recorded for it
     loaded_files: set[str]  # files that have (or had) rows in raw
+    # (file, hash) of a partition's last load -> rows read, loaded, quarantined and control totals then
+    last_figures: dict[tuple[str, str], list] = field(default_factory=dict)
+
+    def report_last_load(self, load: "PartitionLoad") -> None:
+        """An unchanged partition's files report the figures of the load that put their rows in."""
+        for f in load.files:
+            rows_read, rows_loaded, rows_quarantined, totals = self.last_figures[(f.source_file, f.content_hash)]
+            f.rows_read, f.rows_loaded, f.rows_quarantined = rows_read, rows_loaded, rows_quarantined
+            f.amount_totals = json.loads(totals or "{}")
 
     def gone(self, load: "PartitionLoad") -> list[str]:
         """Files of the partition that left the landing folder: their rows leave with them."""
@@ -226,18 +236,20 @@ def _manifest_history(conn, source: LandingSource) -> ManifestHistory:
         """
         select partition_key, source_file, content_hash, outcome,
                finished_at = max(case when outcome = 'loaded' then finished_at end)
-                   over (partition by partition_key) as in_last_load
+                   over (partition by partition_key) as in_last_load,
+               rows_read, rows_loaded, rows_quarantined, control_totals
         from audit.load_manifest where source_name = ?
         """,
         [source.name],
     ).fetchall()
     history = ManifestHistory({}, {}, set())
-    for key, source_file, content_hash, outcome, in_last_load in rows:
+    for key, source_file, content_hash, outcome, in_last_load, *figures in rows:
         history.files.setdefault(key, set()).add(source_file)
         if outcome == "loaded":
             history.loaded_files.add(source_file)
             if in_last_load:
                 history.last_loaded.setdefault(key, []).append((source_file, content_hash))
+                history.last_figures[(source_file, content_hash)] = figures
     for files in history.last_loaded.values():
         files.sort()
     return history
@@ -342,7 +354,10 @@ def _stage_file(conn: duckdb.DuckDBPyConnection, path: Path, source_file: str, s
             conn.execute(f"alter table {stage} add column __line BIGINT")
             conn.execute(f"update {stage} set __line = rowid - (select min(rowid) from {stage}) + 2")
     except duckdb.Error as exc:
-        reason = " ".join(line for line in str(exc).splitlines()[:3] if not line.startswith("Possible"))
+        # DuckDB quotes the offending line ("Original Line: …"): it may hold personal data, the line number does not
+        reason = " ".join(
+            line for line in str(exc).splitlines()[:3] if not line.startswith(("Possible", "Original Line"))
+        )
         raise FileRejected(source_file, f"unreadable {path.suffix[1:]}: {reason}") from exc
     columns = [c for c in conn.execute(f"select * from {stage} limit 0").fetchdf().columns if c != "__line"]
     if conn.execute(f"select count(*) from {stage}").fetchone()[0] == 0:
