@@ -4,7 +4,11 @@ the last build (a build with nothing new does nothing)."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext, redirect_stdout
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
@@ -12,6 +16,7 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 from dagster_project.contract import LANDING_SOURCES
 from dagster_project.definitions import build_definitions
 from dagster_project.ingest.loader import changed_partitions, landing_months
+from dagster_project.progress import BuildProgress
 from dagster_project.recompute import marts_up_to_date
 from dagster_project.settings import PROJECT_ROOT, Settings, read_warehouse
 
@@ -81,26 +86,59 @@ def plan_build(settings: Settings, everything: bool = False, partitions: dg.Part
         )
 
 
-def _job_runner(defs: dg.Definitions, instance: dg.DagsterInstance, result: BuildResult, log_level: str):
-    def run(job_name: str, tags: dict | None = None) -> bool:
+def dbt_log_path(settings: Settings) -> Path:
+    """Where a build writes dbt's own log (what dbt prints), instead of the terminal."""
+    return settings.data_dir / "logs" / "dbt.log"
+
+
+@contextmanager
+def _stdout_to(path: Path) -> Iterator[None]:
+    # dagster-dbt echoes every dbt line to stdout; the step's progress is read from events instead
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as log, redirect_stdout(log):
+        yield
+
+
+def _job_runner(
+    defs: dg.Definitions, settings: Settings, instance: dg.DagsterInstance, result: BuildResult, log_level: str,
+    progress: BuildProgress | None,
+):
+    if progress:
+        progress.dbt_log = dbt_log_path(settings)
+
+    def run(job_name: str, tags: dict | None = None, months: tuple[str, str] | None = None) -> bool:
         job = defs.resolve_job_def(job_name)
-        result.runs[job_name] = job.execute_in_process(
-            instance=instance, tags=tags, raise_on_error=False, run_config={"loggers": {"console": {"config": {"log_level": log_level}}}}
-        )
+        run_id = str(uuid.uuid4())
+        if progress:
+            instance.add_event_listener(run_id, progress.on_event)
+            progress.start(job_name, months)
+        with _stdout_to(dbt_log_path(settings)) if job_name == "marts_job" else nullcontext():
+            result.runs[job_name] = job.execute_in_process(
+                instance=instance, tags=tags, raise_on_error=False, run_id=run_id,
+                run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+            )
+        if progress:
+            progress.finish(result.runs[job_name].success)
         return result.runs[job_name].success
 
     return run
 
 
-def build_marts(settings: Settings, instance: dg.DagsterInstance, log_level: str = "WARNING") -> BuildResult:
+def build_marts(
+    settings: Settings, instance: dg.DagsterInstance, log_level: str = "WARNING", progress: BuildProgress | None = None
+) -> BuildResult:
     """Only the marts job, on the dbt target PCW_DBT_TARGET names, from the raw tables already loaded."""
     result = BuildResult()
-    _job_runner(build_definitions(settings), instance, result, log_level)("marts_job")
+    _job_runner(build_definitions(settings), settings, instance, result, log_level, progress)("marts_job")
     return result
 
 
 def build_warehouse(
-    settings: Settings, instance: dg.DagsterInstance, log_level: str = "WARNING", everything: bool = False
+    settings: Settings,
+    instance: dg.DagsterInstance,
+    log_level: str = "WARNING",
+    everything: bool = False,
+    progress: BuildProgress | None = None,
 ) -> BuildResult:
     """Load what changed since the last build, then rebuild the marts if anything did (or they lag)."""
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
@@ -110,13 +148,15 @@ def build_warehouse(
     result = BuildResult(plan=plan)
     if plan.nothing_to_do:
         return result
-    run = _job_runner(defs, instance, result, log_level)
+    run = _job_runner(defs, settings, instance, result, log_level, progress)
 
     if plan.registers and not run("registers_job"):
         return result
     months = plan.ledger_months
     if months and not run(
-        "ledger_job", {ASSET_PARTITION_RANGE_START_TAG: f"{months[0]}-01", ASSET_PARTITION_RANGE_END_TAG: f"{months[-1]}-01"}
+        "ledger_job",
+        {ASSET_PARTITION_RANGE_START_TAG: f"{months[0]}-01", ASSET_PARTITION_RANGE_END_TAG: f"{months[-1]}-01"},
+        (months[0], months[-1]),
     ):
         return result
     run("marts_job")

@@ -98,13 +98,15 @@ def _marts(args: argparse.Namespace) -> int:
 
 
 def _build(settings: Settings, builder, what: str, started: float) -> bool:
-    """Run `builder` (build.py) and say how it went; failed steps and checks go to stderr."""
+    """Run `builder` (build.py), saying each step as it goes; failed steps and checks go to stderr."""
     import dagster as dg
+
+    from dagster_project.progress import BuildProgress
 
     # With DAGSTER_HOME set (make run), the runs are recorded where `dagster dev` shows them.
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     with instance:
-        result = builder(settings, instance)
+        result = builder(settings, instance, progress=BuildProgress(sys.stdout))
     elapsed = time.perf_counter() - started
     plan = getattr(result, "plan", None)
     if plan is not None and plan.nothing_to_do:
@@ -251,6 +253,10 @@ def main(argv: list[str] | None = None) -> int:
     marts.set_defaults(handler=_marts)
 
     args = parser.parse_args(argv)
+    if args.command in ("run", "marts"):  # the commands that load Dagster; the others stay free of its import
+        from dagster_project.known_warnings import filter_known_warnings
+
+        filter_known_warnings()
     try:
         return args.handler(args)
     except UsageError as error:

@@ -24,6 +24,8 @@ class LandingSource:
     month_date: str | None = None  # a ledger's date column: every row of a file falls in the file's month
     era_date: str | None = None  # the row's own date: decides the era of `commune_code`, never after the load date
     amount_columns: tuple[str, ...] = ()  # summed for control totals
+    # personal data: stays in `raw`, never in a model, an audit table, a log or a Dagster event
+    personal_columns: tuple[str, ...] = ()
 
     @property
     def folder(self) -> str:
@@ -88,6 +90,7 @@ BORROWERS = _source(
     },
     ["borrower_id"],
     era_date="registered_date",
+    personal_columns=("full_name", "national_id", "phone"),
 )
 
 LOANS = _source(
@@ -228,6 +231,9 @@ LANDING_SOURCES: dict[str, LandingSource] = {
         SAVINGS_DEPOSITS,
     )
 }
+
+
+PERSONAL_COLUMNS = frozenset(c for s in LANDING_SOURCES.values() for c in s.personal_columns)
 
 
 def landing_file_name(source: LandingSource, branch_code: str, month: str | None = None, ext: str = "csv") -> str:

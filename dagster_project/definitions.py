@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import dagster as dg
 
+from dagster_project.known_warnings import filter_known_warnings
+
+filter_known_warnings()  # before the assets below are defined: defining them warns
+
 from dagster_project.assets.dbt import DBT_PROJECT, dbt_models
 from dagster_project.assets.ingest import build_ledger_assets, landing_specs, ledger_partitions, register_assets
 from dagster_project.assets.publish import published_marts, published_raw

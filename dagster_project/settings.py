@@ -13,6 +13,9 @@ DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 SEEDS_DIR = PROJECT_ROOT / "seeds"
 
+# Who answers for every asset (Dagster's owners): the data team.
+DATA_TEAM = "team:data"
+
 # Every step that opens the DuckDB file for writing runs in this pool, sized 1 (dagster.yaml),
 # because DuckDB allows one writing process per file.
 WAREHOUSE_POOL = "duckdb_warehouse"

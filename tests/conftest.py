@@ -9,6 +9,7 @@ import pytest
 
 from dagster_project.build import BuildResult, build_warehouse
 from dagster_project.ingest.rules import load_date
+from dagster_project.progress import BuildProgress
 from dagster_project.sample_data import GenerationConfig, generate
 from dagster_project.settings import Settings
 
@@ -27,6 +28,10 @@ def kept_environment() -> Iterator[None]:
         os.environ.update(saved)
 
 
+def progress_file(settings: Settings):
+    return settings.data_dir / "build_progress.txt"
+
+
 def build_sample_warehouse(
     tmp_path_factory, name: str, config: GenerationConfig, prepare: Callable[[Settings], None] | None = None
 ) -> tuple[Settings, BuildResult]:
@@ -37,10 +42,11 @@ def build_sample_warehouse(
     generate(settings.landing_dir, config)
     if prepare:
         prepare(settings)
-    with kept_environment(), dg.DagsterInstance.ephemeral() as instance:
+    # what `pcw run` would print, kept for tests/test_catalog.py
+    with kept_environment(), dg.DagsterInstance.ephemeral() as instance, progress_file(settings).open("w") as out:
         if config.end_date > load_date():  # loaded as exported at the end of its history, not before
             os.environ["PCW_LOAD_DATE"] = config.end_date.isoformat()
-        result = build_warehouse(settings, instance)
+        result = build_warehouse(settings, instance, progress=BuildProgress(out, interactive=False))
     assert result.success, "\n".join(result.failures())
     return settings, result
 

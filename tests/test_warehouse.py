@@ -14,6 +14,7 @@ from dagster_project.fingerprint import table_fingerprints
 from dagster_project.reference.admin_units import commune_crosswalk
 from dagster_project.settings import Settings
 from tests.landing_figures import headline_figures
+from tests.personal_data import assert_no_personal_data, audit_texts, event_text
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +99,7 @@ def test_headlines_equal_the_figures_computed_from_the_files(warehouse):
 def test_no_personal_data_past_staging(warehouse, tmp_path):
     from dagster_project.plan_export import export_plan
 
-    settings, _ = warehouse
+    settings, result = warehouse
     borrowers = query(settings, "select full_name, national_id, phone from raw.borrowers")
     personal = set(borrowers.full_name) | set(borrowers.national_id) | set(borrowers.phone.dropna())
     tables = query(settings, "select table_name from information_schema.tables where table_schema = 'main' "
@@ -117,6 +118,13 @@ def test_no_personal_data_past_staging(warehouse, tmp_path):
             assert not set(frame[column].dropna()) & personal, f"{name}.{column}"
     html = " ".join(p.read_text(encoding="utf-8") for p in exports if p.suffix == ".html")
     assert not any(value in html for value in personal)
+    # nor in the audit tables, nor in what the loads and quality gates told Dagster
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+        texts = audit_texts(conn)
+    assert {"audit.quality_results", "audit.load_manifest"} <= texts.keys()
+    load_runs = [result.runs[job] for job in ("registers_job", "ledger_job")]
+    texts |= {f"{e.step_key} {i}": event_text(e) for run in load_runs for i, e in enumerate(run.all_events)}
+    assert_no_personal_data(personal, texts)
 
 
 def test_loading_again_changes_no_table(warehouse):

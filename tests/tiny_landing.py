@@ -92,3 +92,24 @@ def load_all(conn: duckdb.DuckDBPyConnection, landing: Path) -> list[PartitionLo
         else:
             loads.append(load_register(conn, source, landing))
     return loads
+
+
+def materialize_registers(tmp_path: Path, instance) -> "dg.ExecuteInProcessResult":
+    """The register assets and their quality gates through Dagster, on `tmp_path/landing` into
+    `tmp_path/w.duckdb` (admin units written directly: no dbt, no reference download)."""
+    import dagster as dg
+    from dagster_duckdb import DuckDBResource
+
+    from dagster_project.assets.ingest import register_assets
+    from dagster_project.checks.quality_gates import quality_gates
+    from dagster_project.resources import LandingFolder
+
+    warehouse = tmp_path / "w.duckdb"
+    if not warehouse.exists():
+        open_warehouse(warehouse).close()
+    return dg.materialize(
+        [*register_assets, *quality_gates(register_assets)],
+        instance=instance,
+        resources={"warehouse": DuckDBResource(database=str(warehouse)), "landing": LandingFolder(path=str(tmp_path / "landing"))},
+        raise_on_error=False,
+    )

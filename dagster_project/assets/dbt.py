@@ -2,18 +2,18 @@
 
 import json
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource, dbt_assets
 from dagster_duckdb import DuckDBResource
 
 from dagster_project.recompute import last_window
 from dagster_project.publish import published_key
 from dagster_project.resources import dbt_project
-from dagster_project.settings import WAREHOUSE_POOL, dbt_target
+from dagster_project.settings import DATA_TEAM, WAREHOUSE_POOL, dbt_target
 
 DBT_PROJECT = dbt_project()
 
@@ -28,6 +28,9 @@ class WarehouseTranslator(DagsterDbtTranslator):
                 return dg.AssetKey(["raw", dbt_resource_props["name"]])
             return published_key(dbt_resource_props["schema"], dbt_resource_props["name"])
         return super().get_asset_key(dbt_resource_props)
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
+        return [DATA_TEAM]
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "seed":
@@ -65,6 +68,28 @@ def dbt_build_args(dbt_vars: Mapping[str, Any], full_refresh: bool = False) -> l
     return [*args, "--full-refresh"] if full_refresh else args
 
 
+ROW_COUNT_LOG = "row_count "  # logged by dbt/macros/report_to_dagster.sql after each table
+
+
+def with_row_counts(invocation: DbtCliInvocation, context: dg.AssetExecutionContext) -> Iterator:
+    """dagster-dbt's events of a build, as they happen (what `invocation.stream()` yields), each
+    table's materialization with the row count dbt logged for it."""
+    row_counts: dict[str, int] = {}
+    for event in invocation.stream_raw_events():
+        node = event.raw_event["data"].get("node_info", {}).get("unique_id")
+        message = event.raw_event["info"].get("msg", "")
+        if node and event.raw_event["info"]["name"] == "JinjaLogInfo" and message.startswith(ROW_COUNT_LOG):
+            row_counts[node] = int(message.removeprefix(ROW_COUNT_LOG))
+            continue
+        for asset_event in event.to_default_asset_events(
+            manifest=invocation.manifest, dagster_dbt_translator=invocation.dagster_dbt_translator,
+            context=context, target_path=invocation.target_path, project=invocation.project,
+        ):
+            if isinstance(asset_event, dg.Output) and node in row_counts:
+                asset_event = asset_event.with_metadata({**asset_event.metadata, "dagster/row_count": row_counts.pop(node)})
+            yield asset_event
+
+
 @dbt_assets(
     manifest=DBT_PROJECT.manifest_path,
     project=DBT_PROJECT,
@@ -74,7 +99,7 @@ def dbt_build_args(dbt_vars: Mapping[str, Any], full_refresh: bool = False) -> l
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBResource, config: DbtRunConfig):
     invocation = dbt.cli(dbt_build_args(config.vars, config.full_refresh), context=context)
     try:
-        yield from invocation.stream()
+        yield from with_row_counts(invocation, context)
     finally:
         prune_invocations(invocation.target_path)
     if dbt_target() == "duckdb":

@@ -12,7 +12,7 @@ from dagster_duckdb import DuckDBResource
 from dagster_project.contract import LANDING_SOURCES, LandingSource
 from dagster_project.ingest.loader import PartitionLoad, landing_months, load_months, load_register
 from dagster_project.resources import LandingFolder
-from dagster_project.settings import WAREHOUSE_POOL, Settings
+from dagster_project.settings import DATA_TEAM, WAREHOUSE_POOL, Settings
 
 
 def first_ledger_month(settings: Settings) -> str:
@@ -51,6 +51,7 @@ landing_specs = [
         ["landing", source.name],
         description=f"Landing files `{source.folder}/<branch>/…` written by branch systems (docs/data-contract.md).",
         group_name="landing",
+        owners=[DATA_TEAM],
         kinds={"csv", "parquet"} if source.monthly else {"csv"},
     )
     for source in LANDING_SOURCES.values()
@@ -67,6 +68,7 @@ def build_raw_asset(source: LandingSource, partitions: dg.PartitionsDefinition |
         deps=[["landing", source.name], *ADMIN_UNITS, *(["raw", t] for t in REFERENCED_TABLES[source.name])],
         group_name="raw",
         kinds={"duckdb"},
+        owners=[DATA_TEAM],
         pool=WAREHOUSE_POOL,
         retry_policy=LOAD_RETRY,
         partitions_def=partitions,
@@ -91,8 +93,10 @@ def build_raw_asset(source: LandingSource, partitions: dg.PartitionsDefinition |
 def _report(
     context: dg.AssetExecutionContext, source: LandingSource, loads: list[PartitionLoad], row_count: int
 ) -> dg.MaterializeResult:
+    """The load's figures. An unchanged partition reports those of its last real load (the loader
+    fills them in from audit.load_manifest), so a skipped re-load never shows zeros."""
     files = [f for load in loads for f in load.files]
-    quarantined = sum(f.rows_quarantined for f in files)
+    quarantined = sum(f.rows_quarantined for load in loads if not load.unchanged for f in load.files)
     if quarantined:
         context.log.warning(f"{quarantined} rows of {source.name} quarantined: see raw.quarantine")
     rejected = [f for f in files if f.rejection]
@@ -111,13 +115,18 @@ def _report(
             "files": len(files),
             "rows_read": sum(f.rows_read for f in files),
             "rows_loaded": sum(f.rows_loaded for f in files),
-            "rows_quarantined": quarantined,
+            "rows_quarantined": sum(f.rows_quarantined for f in files),
             **{
-                f"total_{column}": sum(f.amount_totals.get(column, 0) for f in files)
+                f"total_{column}": vnd(sum(f.amount_totals.get(column, 0) for f in files))
                 for column in source.amount_columns
             },
         }
     )
+
+
+def vnd(amount: int) -> dg.MetadataValue:
+    """An amount as people read it, to the đồng: 4,354,612,000,000 VND."""
+    return dg.MetadataValue.text(f"{amount:,} VND")
 
 
 register_assets = [build_raw_asset(s) for s in LANDING_SOURCES.values() if not s.monthly]

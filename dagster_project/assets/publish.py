@@ -7,7 +7,7 @@ from dagster_duckdb import DuckDBResource
 from dagster_project.assets.dbt import dbt_models
 from dagster_project.publish import publish_marts, publish_raw_tables, published_key, source_tables
 from dagster_project.recompute import record_marts_build
-from dagster_project.settings import PROJECT_ROOT, WAREHOUSE_POOL, Settings
+from dagster_project.settings import DATA_TEAM, PROJECT_ROOT, WAREHOUSE_POOL, Settings
 
 PUBLISHED_TABLES = source_tables()
 
@@ -20,6 +20,7 @@ PUBLISHED_TABLES = source_tables()
             description=f"`{t.schema}.{t.name}` as `<published dir>/{t.schema}/{t.name}.parquet`.",
             group_name="published",
             kinds={"parquet"},
+            owners=[DATA_TEAM],
         )
         for t in PUBLISHED_TABLES
     ],
@@ -44,6 +45,7 @@ MART_KEYS = [key for key in dbt_models.keys if key.path[-1].startswith("mart_")]
     deps=MART_KEYS,
     group_name="published",
     kinds={"parquet"},
+    owners=[DATA_TEAM],
     pool=WAREHOUSE_POOL,  # reads the DuckDB file
     description="Every mart as Parquet under <published dir>/marts/, swapped in whole after each build.",
 )
@@ -53,4 +55,11 @@ def published_marts(context: dg.AssetExecutionContext, warehouse: DuckDBResource
         rows = publish_marts(conn, published_dir)
         record_marts_build(conn, PROJECT_ROOT)
     context.log.info(f"Published {len(rows)} marts to {published_dir / 'marts'}")
-    return dg.MaterializeResult(metadata={"marts": len(rows), "rows": sum(rows.values()), "path": str(published_dir / "marts")})
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": sum(rows.values()),
+            "marts": len(rows),
+            "rows_by_mart": dg.MetadataValue.json(rows),
+            "path": dg.MetadataValue.path(published_dir / "marts"),
+        }
+    )

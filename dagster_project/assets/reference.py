@@ -5,7 +5,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from dagster_project.reference import admin_units
-from dagster_project.settings import WAREHOUSE_POOL
+from dagster_project.settings import DATA_TEAM, WAREHOUSE_POOL
 
 ADMIN_TABLES = {
     "admin_units_old": (admin_units.old_communes, "Communes of the 63-province scheme in force until 30 June 2025."),
@@ -19,7 +19,9 @@ ADMIN_TABLES = {
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(["raw", name], description=description, group_name="reference", kinds={"duckdb"})
+        dg.AssetSpec(
+            ["raw", name], description=description, group_name="reference", kinds={"duckdb"}, owners=[DATA_TEAM]
+        )
         for name, (_, description) in ADMIN_TABLES.items()
     ],
     pool=WAREHOUSE_POOL,

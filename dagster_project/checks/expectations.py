@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from dagster_project.contract import LANDING_SOURCES, PERSONAL_COLUMNS
 from dagster_project.settings import EXPECTATIONS_DIR
 
 EXAMPLES_PER_RULE = 5
@@ -59,9 +60,8 @@ def suite_relation(suite: dict, schema: str, table: str) -> str:
 def suite_columns(suite: dict) -> list[str]:
     columns: list[str] = []
     for expectation in suite["expectations"]:
-        kwargs = expectation["kwargs"]
-        for name in [kwargs.get("column"), kwargs.get("column_A"), kwargs.get("column_B"), *kwargs.get("column_list", [])]:
-            if name and name not in columns:
+        for name in _expectation_columns(expectation["kwargs"]):
+            if name not in columns:
                 columns.append(name)
     return columns
 
@@ -87,7 +87,10 @@ def _import_great_expectations():
     return gx
 
 
-def validate_frame(frame: pd.DataFrame, suite: dict) -> list[RuleOutcome]:
+def validate_frame(frame: pd.DataFrame, suite: dict, row_column: str | None = None) -> list[RuleOutcome]:
+    """Validate `frame` with `suite`. With `row_column` (a column of `frame` naming each row: file,
+    line, key), an example of a failed rule is the row's name, with the value only where the column
+    holds no personal data; without it, the value itself (a mart's loan or group id)."""
     gx = _import_great_expectations()  # costs seconds: only when a check runs
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -111,10 +114,29 @@ def validate_frame(frame: pd.DataFrame, suite: dict) -> list[RuleOutcome]:
                 expectation=config.type,
                 success=bool(item.success),
                 unexpected_count=int(details.get("unexpected_count") or 0),
-                examples=[_plain(v) for v in (details.get("partial_unexpected_list") or [])[:EXAMPLES_PER_RULE]],
+                examples=_examples(frame, config.kwargs, details, row_column),
             )
         )
     return outcomes
+
+
+def _examples(frame: pd.DataFrame, kwargs: dict, details: dict, row_column: str | None) -> list:
+    values = (details.get("partial_unexpected_list") or [])[:EXAMPLES_PER_RULE]
+    columns = _expectation_columns(kwargs)
+    personal = bool(PERSONAL_COLUMNS & set(columns))
+    if row_column is None:
+        return [] if personal else [_plain(v) for v in values]
+    rows = (details.get("partial_unexpected_index_list") or [])[:EXAMPLES_PER_RULE]
+    names = [str(frame.at[index, row_column]) for index in rows]
+    if personal or len(values) != len(names):
+        return names
+    shown = columns[0] if len(columns) == 1 else "values"
+    return [f"{name} {shown}={_plain(value)}" for name, value in zip(names, values)]
+
+
+def _expectation_columns(kwargs: dict) -> list[str]:
+    names = [kwargs.get("column"), kwargs.get("column_A"), kwargs.get("column_B"), *kwargs.get("column_list", [])]
+    return [n for n in names if n]
 
 
 def _plain(value):
@@ -139,10 +161,8 @@ def _null_only_columns(suite: dict) -> set[str]:
     """Columns only checked for nulls: their values matter only as null or not (e.g. an id)."""
     uses: dict[str, set[str]] = {}
     for e in suite["expectations"]:
-        kwargs = e["kwargs"]
-        for name in [kwargs.get("column"), kwargs.get("column_A"), kwargs.get("column_B"), *kwargs.get("column_list", [])]:
-            if name:
-                uses.setdefault(name, set()).add(e["type"])
+        for name in _expectation_columns(e["kwargs"]):
+            uses.setdefault(name, set()).add(e["type"])
     return {c for c, types in uses.items() if types == {"expect_column_values_to_not_be_null"}}
 
 
@@ -171,16 +191,39 @@ def validate_table(
     def frame(select: str) -> pd.DataFrame:
         return conn.execute(f"{select} from {relation} {where}", params).arrow().read_all().to_pandas()
 
-    if expressions and _row_wise(suite):
+    every_row = not (expressions and _row_wise(suite))
+    if not every_row:
         null_only = _null_only_columns(suite)
         flags = ", ".join(
             f"case when {e} is null then null else 'present' end as \"{c}\"" if c in null_only else f'{e} as "{c}"'
             for c, e in expressions.items()
         )
         outcomes = validate_frame(frame(f"select distinct {flags}"), suite)
-        if all(o.success for o in outcomes):
-            return outcomes
-    return validate_frame(frame(f"select {columns}"), suite)
+    else:
+        outcomes = validate_frame(frame(f"select {columns}"), suite)
+    if all(o.success for o in outcomes):
+        return outcomes
+    # A failure is validated again with each row's name (only then: the names cost memory), for
+    # exact counts and examples that name rows rather than show personal data.
+    row_name = _row_name_expression(conn, relation, schema, table)
+    if row_name is None:
+        return outcomes if every_row else validate_frame(frame(f"select {columns}"), suite)
+    return validate_frame(frame(f'select {columns}, {row_name} as "{ROW_NAME}"'), suite, ROW_NAME)
+
+
+ROW_NAME = "__row__"  # a column the suites never name
+
+
+def _row_name_expression(conn: duckdb.DuckDBPyConnection, relation: str, schema: str, table: str) -> str | None:
+    """SQL naming a row by its landing file and line and its key, e.g.
+    `borrowers/08/borrowers_08.csv:17 borrower_id=B17`; None where the relation has none of them."""
+    present = {d[0] for d in conn.execute(f"select * from {relation} limit 0").description}
+    source = LANDING_SOURCES.get(table) if schema == "raw" else None
+    keys = [k for k in (source.key if source else ()) if k in present and k not in PERSONAL_COLUMNS]
+    parts = [f"'{k}=' || \"{k}\"" for k in keys]
+    if "source_file" in present:
+        parts.insert(0, "source_file || ':' || source_line" if "source_line" in present else "source_file")
+    return f"concat_ws(' ', {', '.join(parts)})" if parts else None
 
 
 QUALITY_RESULTS_DDL = """

@@ -199,7 +199,8 @@ def load_partitions(
             changed.append((loads[-1], paths))
     for load in loads:
         if load.unchanged:
-            _record(conn, source, load.partition_key, load.files, started, outcome="unchanged")
+            _record(conn, source, load.partition_key, load.files, started, outcome="unchanged")  # nothing loaded now
+            history.report_last_load(load)
     for batch in _batches(changed):
         if not load_batch(conn, source, batch, history, started):
             prepare_reference(conn)
@@ -243,6 +244,15 @@ class ManifestHistory:
     last_loaded: dict[str, list[tuple[str, str]]]  # partition -> sorted (file, hash) of its last load
     files: dict[str, set[str]]  # partition -> every file ever recorded for it
     loaded_files: set[str]  # files that have (or had) rows in raw
+    # (file, hash) of a partition's last load -> rows read, loaded, quarantined and control totals then
+    last_figures: dict[tuple[str, str], list] = field(default_factory=dict)
+
+    def report_last_load(self, load: "PartitionLoad") -> None:
+        """An unchanged partition's files report the figures of the load that put their rows in."""
+        for f in load.files:
+            rows_read, rows_loaded, rows_quarantined, totals = self.last_figures[(f.source_file, f.content_hash)]
+            f.rows_read, f.rows_loaded, f.rows_quarantined = rows_read, rows_loaded, rows_quarantined
+            f.amount_totals = json.loads(totals or "{}")
 
     def gone(self, load: "PartitionLoad") -> list[str]:
         """Files of the partition that left the landing folder: their rows leave with them."""
@@ -255,18 +265,20 @@ def _manifest_history(conn, source: LandingSource) -> ManifestHistory:
         """
         select partition_key, source_file, content_hash, outcome,
                finished_at = max(case when outcome = 'loaded' then finished_at end)
-                   over (partition by partition_key) as in_last_load
+                   over (partition by partition_key) as in_last_load,
+               rows_read, rows_loaded, rows_quarantined, control_totals
         from audit.load_manifest where source_name = ?
         """,
         [source.name],
     ).fetchall()
     history = ManifestHistory({}, {}, set())
-    for key, source_file, content_hash, outcome, in_last_load in rows:
+    for key, source_file, content_hash, outcome, in_last_load, *figures in rows:
         history.files.setdefault(key, set()).add(source_file)
         if outcome == "loaded":
             history.loaded_files.add(source_file)
             if in_last_load:
                 history.last_loaded.setdefault(key, []).append((source_file, content_hash))
+                history.last_figures[(source_file, content_hash)] = figures
     for files in history.last_loaded.values():
         files.sort()
     return history
