@@ -11,6 +11,7 @@ from dagster_duckdb import DuckDBResource
 
 from dagster_project.contract import LANDING_SOURCES, LandingSource
 from dagster_project.ingest.loader import PartitionLoad, landing_months, load_months, load_register
+from dagster_project.ingest.rules import load_date
 from dagster_project.resources import LandingFolder
 from dagster_project.settings import DATA_TEAM, WAREHOUSE_POOL, Settings
 
@@ -25,8 +26,11 @@ def first_ledger_month(settings: Settings) -> str:
 
 def ledger_partitions(settings: Settings) -> dg.MonthlyPartitionsDefinition:
     """One partition a month from the first ledger month to the current month, which a branch may
-    send before it ends; the end moves with the calendar, the start is fixed when the definitions load."""
-    return dg.MonthlyPartitionsDefinition(start_date=f"{first_ledger_month(settings)}-01", end_offset=1)
+    send before it ends; the end moves with the calendar, the start is fixed when the definitions load.
+    The current month is the load date's (PCW_LOAD_DATE, ingest/rules.py) when that lies ahead."""
+    today, load_day = datetime.now(timezone.utc).date(), load_date()
+    months_ahead = max(0, (load_day.year - today.year) * 12 + load_day.month - today.month)
+    return dg.MonthlyPartitionsDefinition(start_date=f"{first_ledger_month(settings)}-01", end_offset=1 + months_ahead)
 
 # Row rules look rows up in these tables, so they load first.
 REFERENCED_TABLES = {
