@@ -297,3 +297,30 @@ def test_the_warehouse_equals_one_build_from_all_history_whatever_the_arrival_or
     assert not runs[-1].failures, story
     mismatches = differences(reference, settings)
     assert not mismatches, f"{story}\nwhat differs from one build from all history:\n" + "\n".join(mismatches)
+
+
+def test_group_and_balance_marts_agree_commune_by_commune(reference):
+    """Groups and the loans lent through them are restated by one rule: at every month-end each new
+    commune's group outstanding equals its entrusted outstanding in the balance mart, on a sample
+    where a split commune sends some villages (groups) to a successor other than the default."""
+    with duckdb.connect(str(reference.warehouse_path), read_only=True) as conn:
+        disagreeing = conn.execute("""
+            with groups as (
+                select as_of_date, new_commune_code, sum(outstanding_principal) as outstanding
+                from mart_group_outstanding group by 1, 2
+            ), balances as (
+                select as_of_date, new_commune_code, sum(outstanding_principal) as outstanding
+                from mart_outstanding_balance where organisation_code <> 'DIRECT' group by 1, 2
+            )
+            select * from groups full outer join balances using (as_of_date, new_commune_code)
+            where coalesce(groups.outstanding, 0) <> coalesce(balances.outstanding, 0)
+        """).fetchall()
+        moved = conn.execute("""
+            select count(*) from int_groups__new_commune as g
+            inner join stg_branch__groups as r using (group_id)
+            inner join stg_admin__commune_crosswalk as x
+                on x.old_commune_code = r.commune_code and x.new_commune_code = g.new_commune_code
+            where x.is_split and not x.is_default_successor
+        """).fetchone()[0]
+    assert moved > 0, "no group restated on a successor other than the default: the agreement proves little"
+    assert disagreeing == []
