@@ -202,7 +202,10 @@ def write_early_month(final: Path, early: Path, month: str) -> None:
 
 
 def warehouse_settings(folder: Path) -> Settings:
-    return Settings(data_dir=folder, landing_dir=folder / "landing", warehouse_path=folder / "warehouse.duckdb")
+    # files arrive over time: the first ledger partition is set, as the README advises, not taken
+    # from the (still empty) landing folder when the definitions load
+    return Settings(data_dir=folder, landing_dir=folder / "landing", warehouse_path=folder / "warehouse.duckdb",
+                    first_ledger_month=MONTHS[0])
 
 
 @pytest.fixture(scope="module")
