@@ -4,6 +4,7 @@ Registers (snapshots) are unpartitioned. Monthly ledgers are partitioned by mont
 one month or, in a backfill, a range of months in one run, each month all or nothing.
 """
 
+import os
 from datetime import datetime, timezone
 
 import dagster as dg
@@ -27,8 +28,10 @@ def first_ledger_month(settings: Settings) -> str:
 def ledger_partitions(settings: Settings) -> dg.MonthlyPartitionsDefinition:
     """One partition a month from the first ledger month to the current month, which a branch may
     send before it ends; the end moves with the calendar, the start is fixed when the definitions load.
-    The current month is the load date's (PCW_LOAD_DATE, ingest/rules.py) when that lies ahead."""
-    today, load_day = datetime.now(timezone.utc).date(), load_date()
+    A load date set ahead (PCW_LOAD_DATE, ingest/rules.py, e.g. for a sample generated past today)
+    moves the end with it."""
+    today = datetime.now(timezone.utc).date()
+    load_day = load_date() if os.environ.get("PCW_LOAD_DATE") else today
     months_ahead = max(0, (load_day.year - today.year) * 12 + load_day.month - today.month)
     return dg.MonthlyPartitionsDefinition(start_date=f"{first_ledger_month(settings)}-01", end_offset=1 + months_ahead)
 
