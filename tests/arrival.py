@@ -201,10 +201,13 @@ class StepRun:
     failures: list[str] = field(default_factory=list)
 
     @property
-    def stopped_by_tests(self) -> bool:
-        """The marts build failed on dbt tests or quality gates only, not on an error."""
-        tests = ("marts_job / check ", "marts_job / dbt test:")
-        return bool(self.failures) and all(line.startswith(tests) for line in self.failures)
+    def stopped_for_missing_months(self) -> bool:
+        """The marts build refused to run over the missing months (ledger_holes.py), naming the first."""
+        return (
+            bool(self.missing) and len(self.failures) == 1
+            and self.failures[0].startswith("marts_job / dbt_models: ") and "Marts not built" in self.failures[0]
+            and f" for {self.missing[0]} (no file arrived)" in self.failures[0]
+        )
 
 
 def step_jobs(step: Step) -> list[tuple[str, str | None, dict | None]]:
@@ -280,8 +283,8 @@ def report(runs: Sequence[StepRun]) -> str:
         lines += [f"  step {i}: {run.step.describe()}", f"    jobs: {', '.join(run.jobs)}"]
         if run.missing:
             lines.append(f"    months still missing: {', '.join(run.missing)}")
-        if run.stopped_by_tests:
-            lines.append("    marts build stopped by its tests:")
+        if run.stopped_for_missing_months:
+            lines.append("    marts not built over the missing months:")
         lines += [f"    FAILED {line}" for line in run.failures]
         if run.window and not run.failures:
             lines.append(f"    {run.window}")

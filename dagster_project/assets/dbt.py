@@ -10,6 +10,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource, dbt_assets
 from dagster_duckdb import DuckDBResource
 
+from dagster_project.ledger_holes import hole_message, ledger_holes
 from dagster_project.recompute import last_window
 from dagster_project.publish import published_key
 from dagster_project.resources import dbt_project
@@ -97,6 +98,10 @@ def with_row_counts(invocation: DbtCliInvocation, context: dg.AssetExecutionCont
     pool=WAREHOUSE_POOL,
 )
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBResource, config: DbtRunConfig):
+    with warehouse.get_connection() as conn:  # the raw tables live in the DuckDB file on every target
+        holes = ledger_holes(conn)
+    if holes:
+        raise dg.Failure(description=hole_message(holes), metadata={"missing": dg.MetadataValue.json([vars(h) for h in holes])})
     invocation = dbt.cli(dbt_build_args(config.vars, config.full_refresh), context=context)
     try:
         yield from with_row_counts(invocation, context)
