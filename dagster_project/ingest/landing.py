@@ -153,3 +153,9 @@ def record_not_loaded(conn: duckdb.DuckDBPyConnection, files: list[NotLoaded], l
         [[f.source_name, f.month, f.source_file, content_hash, f.outcome, f.reason, now, now] for f, content_hash in new],
     )
     return [f for f, _ in new]
+
+
+def summary(files: list[NotLoaded], limit: int = 5) -> str:
+    """One line for a log or a skip reason: how many files are not loaded, the first few with why."""
+    listed = "; ".join(f"{f.source_file} ({f.outcome}: {f.reason})" for f in files[:limit])
+    return f"{len(files)} landing file(s) not loaded: {listed}" + (" …" if len(files) > limit else "")
