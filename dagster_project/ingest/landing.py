@@ -148,6 +148,8 @@ def record_not_loaded(conn: duckdb.DuckDBPyConnection, files: list[NotLoaded], l
         content_hash = file_hash(landing_dir / f.source_file, with_control=False)
         if last.get(f.source_file) != (content_hash, f.outcome, f.reason):
             new.append((f, content_hash))
+    if not new:
+        return []
     conn.executemany(
         "insert into audit.load_manifest values (?, ?, ?, ?, ?, ?, 0, 0, 0, '{}', ?, ?)",
         [[f.source_name, f.month, f.source_file, content_hash, f.outcome, f.reason, now, now] for f, content_hash in new],
