@@ -116,8 +116,8 @@ def _report(
     quarantined = sum(f.rows_quarantined for load in loads if not load.unchanged for f in load.files)
     if quarantined:
         context.log.warning(f"{quarantined} rows of {source.name} quarantined: see raw.quarantine")
-    uncontrolled = [f.source_file for load in loads if not load.unchanged for f in load.files if f.note and not f.rejection]
-    if uncontrolled:
+    uncontrolled = [f.source_file for f in files if f.note and not f.rejection]
+    if uncontrolled and any(not load.unchanged for load in loads):
         context.log.warning(f"{len(uncontrolled)} {source.name} file(s) loaded without a control file: "
                             f"rows and sums not checked ({', '.join(uncontrolled[:5])}{' …' if len(uncontrolled) > 5 else ''})")
     rejected = [f for f in files if f.rejection]

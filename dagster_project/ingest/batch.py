@@ -16,7 +16,7 @@ import duckdb
 import pyarrow.parquet as pq
 
 from dagster_project.contract import LandingSource
-from dagster_project.ingest.control import NO_CONTROL_FILE, BadControlFile, disagreement, figures_sql, read_control
+from dagster_project.ingest.control import BadControlFile, disagreement, figures_sql, read_control
 from dagster_project.ingest.rules import first_broken_rule, prepare_reference
 from dagster_project.ingest.values import fractional_columns, parse_rule, typed_columns, typed_value
 
@@ -103,8 +103,8 @@ def load_batch(conn: duckdb.DuckDBPyConnection, source: LandingSource, changed: 
 
 
 def _agree_with_controls(conn: duckdb.DuckDBPyConnection, source: LandingSource, files: list) -> bool:
-    """Every staged file agrees with its control file (one without is noted); False otherwise, and
-    the file-by-file path rejects the file that does not, naming the figures."""
+    """Every staged file that has a control file agrees with it; False otherwise, and the
+    file-by-file path rejects the file that does not, naming the figures."""
     staged_types = dict(conn.execute(f"select column_name, column_type from (describe {STAGE})").fetchall())
     figures = {row[0]: row[1:] for row in conn.execute(
         f"select __file, {figures_sql(source, staged_types)} from {STAGE} group by __file").fetchall()}
@@ -114,7 +114,6 @@ def _agree_with_controls(conn: duckdb.DuckDBPyConnection, source: LandingSource,
         except BadControlFile:
             return False
         if control is None:
-            load.note = NO_CONTROL_FILE
             continue
         rows, *sums = figures[index]
         if disagreement(control, "", rows, dict(zip(source.amount_columns, sums)), path.stat().st_size):

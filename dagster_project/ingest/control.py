@@ -92,11 +92,11 @@ def disagreement(control: ControlTotals, control_name: str, rows: int, sums: dic
 
 
 def check_staged(conn: duckdb.DuckDBPyConnection, source: LandingSource, stage: str, path: Path) -> str | None:
-    """Why a staged file (every row of it, as read) disagrees with its control file, or None.
-    Raises BadControlFile; returns NO_CONTROL_FILE when there is no control file."""
+    """Why a staged file (every row of it, as read) disagrees with its control file, or None (also
+    when it has none). Raises BadControlFile."""
     control = read_control(path, source)
     if control is None:
-        return NO_CONTROL_FILE
+        return None
     staged_types = dict(conn.execute(f"select column_name, column_type from (describe {stage})").fetchall())
     rows, *sums = conn.execute(f"select {figures_sql(source, staged_types)} from {stage}").fetchone()
     return disagreement(control, control_path(path).name, rows, dict(zip(source.amount_columns, sums)), path.stat().st_size)

@@ -205,7 +205,8 @@ def load_partitions(
     loads, changed = [], []
     for key, paths in partitions:
         month = key if source.monthly else None
-        files = [FileLoad(p.relative_to(landing_dir).as_posix(), file_hash(p), month) for p in paths]
+        files = [FileLoad(p.relative_to(landing_dir).as_posix(), file_hash(p), month,
+                          note=None if control_path(p).exists() else NO_CONTROL_FILE) for p in paths]
         unchanged = bool(files) and history.last_loaded.get(key, []) == sorted((f.source_file, f.content_hash) for f in files)
         loads.append(PartitionLoad(source.name, key, files, unchanged=unchanged))
         if unchanged:
@@ -356,14 +357,12 @@ def _load_partition(
 
 
 def _check_control(conn: duckdb.DuckDBPyConnection, source: LandingSource, stage: str, path: Path, load: FileLoad) -> None:
-    """Reject a staged file that disagrees with its control file; note one that has none."""
+    """Reject a staged file that disagrees with its control file (one without is loaded, noted)."""
     try:
         problem = check_staged(conn, source, stage, path)
     except BadControlFile as bad:
         raise FileRejected(load.source_file, str(bad)) from None
-    if problem == NO_CONTROL_FILE:
-        load.note = problem
-    elif problem:
+    if problem:
         raise FileRejected(load.source_file, problem)
 
 
