@@ -20,6 +20,8 @@ import pandas as pd
 from bench.pandas_alternative import compare_with_mart
 from bench.scales import Scale
 from dagster_project.contract import LANDING_SOURCES
+from dagster_project.ingest.control import CONTROL_SUFFIX
+from dagster_project.ingest.loader import file_month
 
 GIB = 1024**3
 
@@ -52,7 +54,7 @@ def landing_subset(full: Path, target: Path, months: set[str]) -> Path:
     shutil.rmtree(target, ignore_errors=True)
     for path in full.glob("*/*/*"):
         source = LANDING_SOURCES[path.parent.parent.name]
-        if source.monthly and path.stem[-7:] not in months:
+        if source.monthly and file_month(path.name.removesuffix(CONTROL_SUFFIX)) not in months:
             continue
         destination = target / path.relative_to(full)
         destination.parent.mkdir(parents=True, exist_ok=True)

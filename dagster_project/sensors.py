@@ -11,6 +11,8 @@ from dagster._core.storage.dagster_run import NOT_FINISHED_STATUSES
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from dagster_project.contract import LANDING_SOURCES
+from dagster_project.ingest.control import control_path
+from dagster_project.ingest.landing import LandingName, landing_paths, month_after_load, not_loaded, read_name, summary
 from dagster_project.ingest.loader import file_month
 from dagster_project.jobs import ledger_job, marts_job, registers_job
 from dagster_project.settings import Settings
@@ -19,13 +21,14 @@ LOAD_JOBS = (registers_job.name, ledger_job.name)
 
 
 def _landing_state(settings: Settings) -> dict[str, str]:
-    """Every landing file with its size and modification time: what the cursor remembers."""
+    """Every data file the contract knows by its name, with its size and modification time and its
+    control file's (one arriving after its data file is a change): what the cursor remembers."""
     state = {}
-    for source in LANDING_SOURCES.values():
-        for path in sorted((settings.landing_dir / source.folder).glob("*/*")):
-            if path.suffix in (".csv", ".parquet"):
-                stat = path.stat()
-                state[path.relative_to(settings.landing_dir).as_posix()] = f"{stat.st_size}:{stat.st_mtime_ns}"
+    for relative, path in landing_paths(settings.landing_dir):
+        if isinstance(read_name(relative), LandingName):
+            state[relative] = "+".join(
+                f"{stat.st_size}:{stat.st_mtime_ns}" for stat in (p.stat() for p in (path, control_path(path)) if p.exists())
+            )
     return state
 
 
@@ -35,13 +38,14 @@ def _is_ledger(relative: str) -> bool:
 
 def loadable_files(state: dict[str, str], partitions: dg.PartitionsDefinition) -> dict[str, str]:
     """The files a run can load now: every register file, and the ledger files whose month is a
-    partition. A ledger file of a month before the first partition or after the current one, or
-    without a month in its name, waits: it stays out of the cursor, so it is seen again once the
-    partitions hold its month (next month, or when the definitions reload)."""
+    partition and not after the load month. Any other ledger file waits: it stays out of the
+    cursor, so it is seen again once the partitions hold its month (next month, or when the
+    definitions reload)."""
     return {
         f: version
         for f, version in state.items()
-        if not _is_ledger(f) or ((month := file_month(f)) and partitions.has_partition_key(f"{month}-01"))
+        if not _is_ledger(f)
+        or ((month := file_month(f)) and partitions.has_partition_key(f"{month}-01") and not month_after_load(month))
     }
 
 
@@ -106,13 +110,11 @@ def build_landing_folder_sensor(settings: Settings, partitions: dg.PartitionsDef
         previous = json.loads(context.cursor) if context.cursor else {}
         current = _landing_state(settings)
         loadable = loadable_files(current, partitions)
-        waiting = sorted(set(current) - set(loadable))
-        if waiting:
-            context.log.info(
-                f"{len(waiting)} ledger file(s) outside the partitions "
-                f"({partitions.get_first_partition_key()[:7]} to this month) wait: {', '.join(waiting[:5])}"
-                + (" …" if len(waiting) > 5 else "")
-            )
+        # Files no run would load (names the contract does not know, months after the load month
+        # or outside the partitions): the loads record them in audit.load_manifest, the sensor says so.
+        strays = not_loaded(settings.landing_dir, partitions)
+        if strays:
+            context.log.warning(summary(strays, limit=20))
         # A ledger row is checked against the registers (its loan, group, point): while a register
         # changes or loads, the ledger files wait in the cursor for a later evaluation.
         registers_changed = any(not _is_ledger(f) and previous.get(f) != v for f, v in loadable.items())
@@ -122,9 +124,9 @@ def build_landing_folder_sensor(settings: Settings, partitions: dg.PartitionsDef
         if registers_changed or registers_loading:
             loadable = {f: (previous.get(f) if _is_ledger(f) else v) for f, v in loadable.items()}
             loadable = {f: v for f, v in loadable.items() if v is not None}
-        return dg.SensorResult(
-            run_requests=landing_run_requests(previous, loadable), cursor=json.dumps(loadable, sort_keys=True)
-        )
+        requests = landing_run_requests(previous, loadable)
+        skip = None if requests else "no new or changed landing file to load" + (f"; {summary(strays)}" if strays else "")
+        return dg.SensorResult(run_requests=requests, skip_reason=skip, cursor=json.dumps(loadable, sort_keys=True))
 
     return landing_folder_sensor
 

@@ -10,7 +10,7 @@ import duckdb
 
 
 def ledger_relation(landing: Path) -> str:
-    files = sorted((landing / "transactions").glob("*/*"))
+    files = sorted(p for p in (landing / "transactions").glob("*/*") if p.suffix in (".csv", ".parquet"))
     reader = "read_parquet" if files[0].suffix == ".parquet" else "read_csv_auto"
     return f"{reader}({[str(f) for f in files]!r})"
 

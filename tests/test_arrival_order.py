@@ -30,6 +30,7 @@ from tests.arrival import (
     run_schedule, warehouse_tables,
 )
 from tests.conftest import kept_environment
+from tests.tiny_landing import rewrite_control
 
 # Two branches (old Hà Giang → 08, old Hà Nam → 37), two communes each, all split in 2025.
 SAMPLE = GenerationConfig(provinces=("02", "35"), communes=2, start_year=2025, end_year=2025)
@@ -64,6 +65,7 @@ def arrival_seeds() -> list[int]:
 def _rewrite_parquet(path: Path, change) -> None:
     table = pq.read_table(path)
     pq.write_table(change(table), path)
+    rewrite_control(path)
 
 
 def _append_row(table: pa.Table, row: dict) -> pa.Table:
@@ -145,6 +147,7 @@ def _rewrite_csv(source: Path, target: Path, change) -> None:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
+    rewrite_control(target)
 
 
 def write_early_registers(final: Path, early: Path) -> None:
@@ -185,7 +188,7 @@ def write_early_month(final: Path, early: Path, month: str) -> None:
     if any(early.glob(f"*/*/*_{month}.*")):
         return
     dropped = False
-    for path in sorted(final.glob(f"*/*/*_{month}.*")):
+    for path in sorted(final.glob(f"*/*/*_{month}.parquet")):
         target = early / path.relative_to(final)
         target.parent.mkdir(parents=True, exist_ok=True)
         ledger = pq.read_table(path)
@@ -195,6 +198,7 @@ def write_early_month(final: Path, early: Path, month: str) -> None:
             ledger = pa.concat_tables([ledger.slice(0, first), ledger.slice(first + 1)])
             dropped = True
         pq.write_table(ledger, target)
+        rewrite_control(target)
     assert dropped, f"no principal repayment in {month} to leave out"
 
 

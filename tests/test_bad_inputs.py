@@ -301,7 +301,8 @@ def test_parquet_amounts_of_an_integer_type_load_and_a_floating_one_rejects_its_
 
 
 @pytest.mark.parametrize("path", ["batch", "file by file"])
-def test_a_ledger_file_for_a_month_after_today_is_quarantined_as_in_the_future(tmp_path, monkeypatch, path):
+def test_a_ledger_file_for_a_month_after_the_load_month_is_rejected_whole_and_loads_once_its_month_comes(
+        tmp_path, monkeypatch, path):
     _file_by_file(monkeypatch, path)
     landing = tmp_path / "landing"
     write_registers(landing)
@@ -312,13 +313,19 @@ def test_a_ledger_file_for_a_month_after_today_is_quarantined_as_in_the_future(t
     conn = open_warehouse(tmp_path / "w.duckdb")
     loads = load_all(conn, landing)
 
+    future_file = f"transactions/08/transactions_08_{NEXT_MONTH:%Y-%m}.csv"
+    reason = f"month {NEXT_MONTH:%Y-%m} is after the load month {TODAY:%Y-%m}: it loads once its month has come"
     assert conn.execute("select transaction_id from raw.transactions").fetchall() == [("T1",)]
-    assert conn.execute("select source_file, source_line, rule from raw.quarantine").fetchall() == [(
-        f"transactions/08/transactions_08_{NEXT_MONTH:%Y-%m}.csv", 2,
-        f"date_in_future: transaction_date {NEXT_MONTH} is after the load date {TODAY}",
-    )]
-    files = [f for load in loads if load.source_name == "transactions" for f in load.files]
-    assert [(f.rows_read, f.rows_loaded, f.rows_quarantined) for f in files] == [(1, 1, 0), (1, 0, 1)]
+    assert conn.execute("select count(*) from raw.quarantine").fetchone()[0] == 0  # not a row's fault: the file waits
+    assert [(f.source_file, f.rejection) for load in loads for f in load.rejected] == [(future_file, reason)]
+    assert conn.execute("select partition_key, outcome, message from audit.load_manifest where source_file = ?",
+                        [future_file]).fetchall() == [(f"{NEXT_MONTH:%Y-%m}", "rejected", reason)]
+
+    monkeypatch.setenv("PCW_LOAD_DATE", NEXT_MONTH.isoformat())  # its month has come: a later run loads it
+    load_all(conn, landing)
+    assert conn.execute("select transaction_id from raw.transactions order by 1").fetchall() == [("T1",), ("T2",)]
+    assert conn.execute("select outcome from audit.load_manifest where source_file = ? order by finished_at desc limit 1",
+                        [future_file]).fetchone() == ("loaded",)
 
 
 @pytest.mark.parametrize("path", ["batch", "file by file"])

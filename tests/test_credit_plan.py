@@ -21,6 +21,7 @@ from dagster_project.sample_data import GenerationConfig
 from dagster_project.settings import Settings
 from tests.conftest import build_sample_warehouse
 from tests.landing_figures import headline_figures
+from tests.tiny_landing import rewrite_control
 
 # ends in 2026: the plan opens on 31 Dec 2025 and its first year already has actuals
 SAMPLE = GenerationConfig(communes=2, start_year=2025, end_year=2026)
@@ -168,6 +169,7 @@ def survey_communes_without_loans(settings: Settings) -> None:
         first = survey[survey.commune_code == survey.commune_code.min()]
         survey = pd.concat([survey, first.assign(commune_code=unserved[path.parent.name])])
         survey.to_csv(path, index=False, encoding="utf-8-sig")
+        rewrite_control(path)
 
 
 def test_each_province_plans_its_communes_without_loans_under_its_own_unassigned_office(tmp_path_factory):

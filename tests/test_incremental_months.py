@@ -18,6 +18,7 @@ from dagster_project.fingerprint import table_fingerprints
 from dagster_project.recompute import last_window
 from dagster_project.settings import Settings
 from tests.conftest import SMALL_SAMPLE, build_sample_warehouse, kept_environment
+from tests.tiny_landing import rewrite_control
 
 LOAN_MONTH_TABLES = [
     "int_loan_balances__month_end", "int_loan_state__month_end", "int_group_months",
@@ -101,6 +102,7 @@ def test_a_resent_month_recomputes_from_there_on_and_equals_a_full_refresh(month
     repayments = pc.equal(ledger["transaction_type"], "principal_repayment")
     first = pc.index(repayments, True).as_py()
     pq.write_table(pa.concat_tables([ledger.slice(0, first), ledger.slice(first + 1)]), june)
+    rewrite_control(june)
 
     run_jobs(settings, ("ledger_job", "2025-06-01", None), ("marts_job", None, None))
     assert last_recomputed_from(settings) == date(2025, 6, 30)
@@ -118,6 +120,7 @@ def test_a_register_resent_unchanged_recomputes_nothing(month_by_month, tmp_path
     (borrowers,) = settings.landing_dir.glob("borrowers/*/*.csv")
     header, *rows = borrowers.read_text(encoding="utf-8").splitlines()
     borrowers.write_text("\n".join([header, *reversed(rows)]) + "\n", encoding="utf-8")
+    rewrite_control(borrowers)
 
     run_jobs(settings, ("registers_job", None, None), ("marts_job", None, None))
     assert last_recomputed_from(settings) == date(2026, 1, 31)  # the month after the last one held
@@ -135,6 +138,7 @@ def test_a_changed_register_row_recomputes_its_loans_months_and_equals_a_full_re
     borrower = candidates.borrower_id.iloc[0]
     borrowers.loc[borrowers.borrower_id == borrower, "mobile_banking"] = "true"
     borrowers.to_csv(borrowers_file, index=False, encoding="utf-8-sig")
+    rewrite_control(borrowers_file)
 
     run_jobs(settings, ("registers_job", None, None), ("marts_job", None, None))
     first_month_end = (pd.Timestamp(first_loan[borrower]) + pd.offsets.MonthEnd(0)).date()

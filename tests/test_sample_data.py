@@ -30,9 +30,14 @@ def landing(tmp_path_factory) -> Path:
     return root
 
 
+def data_files(landing: Path, source) -> list[Path]:
+    """The source's data files, without their control files."""
+    return sorted(p for p in (landing / source.folder).glob("*/*") if p.suffix in (".csv", ".parquet"))
+
+
 def _read(landing: Path, name: str) -> pd.DataFrame:
     source = LANDING_SOURCES[name]
-    files = sorted((landing / source.folder).glob("*/*"))
+    files = data_files(landing, source)
     with duckdb.connect() as conn:
         if files[0].suffix == ".parquet":
             return conn.execute("select * from read_parquet(?)", [[str(f) for f in files]]).df()
@@ -57,7 +62,7 @@ def test_same_config_writes_identical_files(landing, tmp_path):
 def test_files_follow_the_contract_layout_and_columns(landing):
     branch = next((landing / "transactions").iterdir()).name
     for source in LANDING_SOURCES.values():
-        files = sorted((landing / source.folder).glob("*/*"))
+        files = data_files(landing, source)
         assert files, f"no {source.name} files"
         if source.monthly:
             months = sorted(f.stem[-7:] for f in files)
@@ -72,7 +77,7 @@ def test_files_follow_the_contract_layout_and_columns(landing):
 
 def test_ledger_rows_fall_in_their_files_month(landing):
     for source in (s for s in LANDING_SOURCES.values() if s.monthly):
-        files = sorted((landing / source.folder).glob("*/*"))
+        files = data_files(landing, source)
         reader = "read_parquet" if files[0].suffix == ".parquet" else "read_csv"
         with duckdb.connect() as conn:
             outside = conn.execute(
@@ -150,7 +155,7 @@ def test_a_selection_across_branches_is_written_branch_by_branch_with_distinct_i
     loans = _read(root, "loans")
     assert set(loans.loan_id.str[2:4]) == {"08", "15"}
     # Each branch's ledger holds only loans of its own communes.
-    ledger = pd.concat(pd.read_parquet(p).assign(branch=p.parent.name) for p in (root / "transactions").glob("*/*"))
+    ledger = pd.concat(pd.read_parquet(p).assign(branch=p.parent.name) for p in data_files(root, LANDING_SOURCES["transactions"]))
     after = ledger[pd.to_datetime(ledger.transaction_date) >= pd.Timestamp(REORGANISATION_DATE)]
     assert (after.commune_code.map(crosswalk) == after.branch).all()
     assert ledger.loan_id.isin(loans.loan_id).all()

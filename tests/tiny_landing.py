@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.contract import LANDING_SOURCES, landing_file_name
+from dagster_project.ingest.control import write_control
 from dagster_project.ingest.loader import PartitionLoad, landing_months, load_month, load_register
 from dagster_project.reference.admin_units import new_communes, old_communes
 
@@ -65,6 +66,11 @@ def write(landing: Path, source: str, rows: list[dict], month: str | None = None
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(csv_text(source, rows), encoding="utf-8")
     return path
+
+
+def rewrite_control(path: Path) -> None:
+    """A landing file sent again comes with its control file, as a branch export writes them."""
+    write_control(path, LANDING_SOURCES[path.parent.parent.name])
 
 
 def write_registers(landing: Path, loans: int = 2) -> None:

@@ -11,6 +11,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from dagster_project.contract import LANDING_SOURCES, LandingSource
+from dagster_project.ingest.landing import NotLoaded, month_after_load, not_loaded, record_not_loaded, summary
 from dagster_project.ingest.loader import PartitionLoad, landing_months, load_months, load_register
 from dagster_project.ingest.rules import load_date
 from dagster_project.resources import LandingFolder
@@ -18,10 +19,12 @@ from dagster_project.settings import DATA_TEAM, WAREHOUSE_POOL, Settings
 
 
 def first_ledger_month(settings: Settings) -> str:
-    """PCW_FIRST_LEDGER_MONTH, else the earliest ledger month in the landing folder, else this month."""
+    """PCW_FIRST_LEDGER_MONTH, else the earliest ledger month in the landing folder (not after the
+    load month), else this month."""
     if settings.first_ledger_month:
         return settings.first_ledger_month
-    months = [m for s in LANDING_SOURCES.values() if s.monthly for m in landing_months(settings.landing_dir, s)]
+    months = [m for s in LANDING_SOURCES.values() if s.monthly for m in landing_months(settings.landing_dir, s)
+              if not month_after_load(m)]
     return min(months, default=f"{datetime.now(timezone.utc):%Y-%m}")
 
 
@@ -91,14 +94,21 @@ def build_raw_asset(source: LandingSource, partitions: dg.PartitionsDefinition |
                 loads = load_months(conn, source, landing.root, [_month_key(k) for k in context.partition_keys])
             else:
                 loads = [load_register(conn, source, landing.root)]
+            # The files of its folder that no load takes (and those outside every source folder):
+            # recorded with their reason when first seen, so none vanishes without a trace.
+            strays = not_loaded(landing.root, partitions, source)
+            newly_recorded = record_not_loaded(conn, strays, landing.root)
             row_count = conn.execute(f"select count(*) from raw.{source.name}").fetchone()[0]
-        return _report(context, source, loads, row_count)
+        if newly_recorded:
+            context.log.warning(summary(newly_recorded, limit=20) + ": recorded in audit.load_manifest")
+        return _report(context, source, loads, row_count, [f for f in strays if f.source_name == source.name])
 
     return raw_table
 
 
 def _report(
-    context: dg.AssetExecutionContext, source: LandingSource, loads: list[PartitionLoad], row_count: int
+    context: dg.AssetExecutionContext, source: LandingSource, loads: list[PartitionLoad], row_count: int,
+    strays: list[NotLoaded] = (),
 ) -> dg.MaterializeResult:
     """The load's figures. An unchanged partition reports those of its last real load (the loader
     fills them in from audit.load_manifest), so a skipped re-load never shows zeros."""
@@ -106,6 +116,10 @@ def _report(
     quarantined = sum(f.rows_quarantined for load in loads if not load.unchanged for f in load.files)
     if quarantined:
         context.log.warning(f"{quarantined} rows of {source.name} quarantined: see raw.quarantine")
+    uncontrolled = [f.source_file for f in files if f.note and not f.rejection]
+    if uncontrolled and any(not load.unchanged for load in loads):
+        context.log.warning(f"{len(uncontrolled)} {source.name} file(s) loaded without a control file: "
+                            f"rows and sums not checked ({', '.join(uncontrolled[:5])}{' …' if len(uncontrolled) > 5 else ''})")
     rejected = [f for f in files if f.rejection]
     if rejected:
         raise dg.Failure(
@@ -123,6 +137,10 @@ def _report(
             "rows_read": sum(f.rows_read for f in files),
             "rows_loaded": sum(f.rows_loaded for f in files),
             "rows_quarantined": sum(f.rows_quarantined for f in files),
+            "files_without_control": len(uncontrolled),
+            "files_not_loaded": dg.MetadataValue.md(
+                "\n".join(f"- `{f.source_file}` ({f.outcome}): {f.reason}" for f in strays) or "none"
+            ),
             **{
                 f"total_{column}": vnd(sum(f.amount_totals.get(column, 0) for f in files))
                 for column in source.amount_columns

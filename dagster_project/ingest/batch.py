@@ -16,6 +16,7 @@ import duckdb
 import pyarrow.parquet as pq
 
 from dagster_project.contract import LandingSource
+from dagster_project.ingest.control import BadControlFile, disagreement, figures_sql, read_control
 from dagster_project.ingest.rules import first_broken_rule, prepare_reference
 from dagster_project.ingest.values import fractional_columns, parse_rule, typed_columns, typed_value
 
@@ -83,6 +84,9 @@ def load_batch(conn: duckdb.DuckDBPyConnection, source: LandingSource, changed: 
             per_file[i] != _physical_lines(path) - 1 for i, (_, path) in enumerate(files))):
         conn.execute(f"drop table {STAGE}")
         return False
+    if not _agree_with_controls(conn, source, files):
+        conn.execute(f"drop table {STAGE}")
+        return False
 
     replaced = sorted({load.source_file for load, _ in files if load.source_file in history.loaded_files}
                       | {f for partition, _ in changed for f in history.gone(partition)})
@@ -96,6 +100,25 @@ def load_batch(conn: duckdb.DuckDBPyConnection, source: LandingSource, changed: 
         conn.execute("drop view if exists landing_typed")
         for table in (STAGE, "landing_occurrence", "landing_checked", "landing_batch_files", "landing_repeated_keys"):
             conn.execute(f"drop table if exists {table}")
+
+
+def _agree_with_controls(conn: duckdb.DuckDBPyConnection, source: LandingSource, files: list) -> bool:
+    """Every staged file that has a control file agrees with it; False otherwise, and the
+    file-by-file path rejects the file that does not, naming the figures."""
+    staged_types = dict(conn.execute(f"select column_name, column_type from (describe {STAGE})").fetchall())
+    figures = {row[0]: row[1:] for row in conn.execute(
+        f"select __file, {figures_sql(source, staged_types)} from {STAGE} group by __file").fetchall()}
+    for index, (load, path) in enumerate(files):
+        try:
+            control = read_control(path, source)
+        except BadControlFile:
+            return False
+        if control is None:
+            continue
+        rows, *sums = figures[index]
+        if disagreement(control, "", rows, dict(zip(source.amount_columns, sums)), path.stat().st_size):
+            return False
+    return True
 
 
 def _type_and_check(conn: duckdb.DuckDBPyConnection, source: LandingSource, replaced: list[str]) -> bool:

@@ -34,6 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dagster_project.contract import LINEAGE_COLUMNS, LandingSource
+from dagster_project.ingest.control import NO_CONTROL_FILE, BadControlFile, check_staged, control_path
 from dagster_project.ingest.rules import first_broken_rule, prepare_reference
 from dagster_project.ingest.values import fractional_columns, parse_rule, typed_columns
 
@@ -52,8 +53,8 @@ MANIFEST_COLUMNS = {
     "partition_key": "VARCHAR",
     "source_file": "VARCHAR",
     "content_hash": "VARCHAR",
-    "outcome": "VARCHAR",  # loaded | unchanged | rejected
-    "message": "VARCHAR",
+    "outcome": "VARCHAR",  # loaded | unchanged | rejected | ignored (landing.py)
+    "message": "VARCHAR",  # why rejected or ignored; for a file loaded, a note (no control file)
     "rows_read": "BIGINT",
     "rows_loaded": "BIGINT",
     "rows_quarantined": "BIGINT",
@@ -82,6 +83,7 @@ class FileLoad:
     rows_quarantined: int = 0
     amount_totals: dict[str, int] = field(default_factory=dict)
     rejection: str | None = None
+    note: str | None = None  # loaded, but something to know: no control file to check it against
 
     @property
     def month_start(self) -> date | None:
@@ -104,8 +106,15 @@ class PartitionLoad:
 
 
 def landing_files(landing_dir: Path, source: LandingSource, month: str | None = None) -> list[Path]:
+    """The source's data files (of the month), by the contract's names: others are not loaded (landing.py)."""
+    from dagster_project.ingest.landing import LandingName, read_name
+
     pattern = f"*/*_{month}.*" if month else "*/*"
-    return sorted(p for p in (landing_dir / source.folder).glob(pattern) if p.suffix in (".csv", ".parquet"))
+    return sorted(
+        p for p in (landing_dir / source.folder).glob(pattern)
+        if isinstance(name := read_name(p.relative_to(landing_dir).as_posix()), LandingName)
+        and (month is None or name.month == month)
+    )
 
 
 def file_month(path: Path | str) -> str | None:
@@ -119,11 +128,15 @@ def landing_months(landing_dir: Path, source: LandingSource) -> list[str]:
     return sorted({month for p in landing_files(landing_dir, source) if (month := file_month(p))})
 
 
-def file_hash(path: Path) -> str:
+def file_hash(path: Path, with_control: bool = True) -> str:
+    """sha256 of a landing file, then of its control file if it has one: a control file that
+    arrives or changes after its data file makes a new version, checked again."""
     digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
+    for part in (path, control_path(path)) if with_control else (path,):
+        if part is path or part.exists():
+            with part.open("rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(block)
     return digest.hexdigest()
 
 
@@ -192,10 +205,15 @@ def load_partitions(
     loads, changed = [], []
     for key, paths in partitions:
         month = key if source.monthly else None
-        files = [FileLoad(p.relative_to(landing_dir).as_posix(), file_hash(p), month) for p in paths]
+        files = [FileLoad(p.relative_to(landing_dir).as_posix(), file_hash(p), month,
+                          note=None if control_path(p).exists() else NO_CONTROL_FILE) for p in paths]
         unchanged = bool(files) and history.last_loaded.get(key, []) == sorted((f.source_file, f.content_hash) for f in files)
         loads.append(PartitionLoad(source.name, key, files, unchanged=unchanged))
-        if not unchanged:
+        if unchanged:
+            continue
+        if _reject_future_month(loads[-1]):
+            _record(conn, source, key, files, started)
+        else:
             changed.append((loads[-1], paths))
     for load in loads:
         if load.unchanged:
@@ -207,6 +225,17 @@ def load_partitions(
             for load, paths in batch:
                 _load_partition(conn, source, load, paths, history, started)
     return loads
+
+
+def _reject_future_month(load: PartitionLoad) -> bool:
+    """A ledger month after the load month is rejected whole, its files left to a later run once
+    the month has come (every row would be dated in the future)."""
+    from dagster_project.ingest.landing import month_after_load
+
+    reason = month_after_load(load.partition_key) if load.files and load.files[0].month else None
+    for f in load.files if reason else []:
+        f.rejection = f"{reason}: it loads once its month has come"
+    return reason is not None
 
 
 # A batch's rows are staged and checked in DuckDB temp tables, which spill to disk past the memory
@@ -299,9 +328,11 @@ def _load_partition(
         stage = f"landing_stage_{index}"
         try:
             _check_columns(source, load.source_file, _stage_file(conn, source, path, load.source_file, stage))
+            _check_control(conn, source, stage, path, load)
             stages.append((stage, load))
         except FileRejected as rejected:
             load.rejection = rejected.reason
+            conn.execute(f"drop table if exists {stage}")
 
     conn.execute("begin transaction")
     try:
@@ -325,12 +356,22 @@ def _load_partition(
             conn.execute(f"drop table if exists {stage}")
 
 
+def _check_control(conn: duckdb.DuckDBPyConnection, source: LandingSource, stage: str, path: Path, load: FileLoad) -> None:
+    """Reject a staged file that disagrees with its control file (one without is loaded, noted)."""
+    try:
+        problem = check_staged(conn, source, stage, path)
+    except BadControlFile as bad:
+        raise FileRejected(load.source_file, str(bad)) from None
+    if problem:
+        raise FileRejected(load.source_file, problem)
+
+
 def _record(conn, source, partition_key, files, started, outcome: str | None = None) -> None:
     finished = _now()
     rows = [
         [
             source.name, partition_key, f.source_file, f.content_hash,
-            outcome or ("rejected" if f.rejection else "loaded"), f.rejection,
+            outcome or ("rejected" if f.rejection else "loaded"), f.rejection or (None if outcome else f.note),
             f.rows_read, f.rows_loaded, f.rows_quarantined, json.dumps(f.amount_totals, sort_keys=True),
             started, finished,
         ]

@@ -1,5 +1,6 @@
 """Write landing files in the contract's layout: registers as CSV (UTF-8 with BOM, as branch
-exports open in Excel), monthly ledgers as Parquet or CSV."""
+exports open in Excel), monthly ledgers as Parquet or CSV, each with its control file beside it
+(rows, size and amount sums, ingest/control.py), written after the file as a branch export does."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from dagster_project.contract import LandingSource, landing_file_name
+from dagster_project.ingest.control import write_control
 
 ARROW_TYPES = {"VARCHAR": pa.string(), "DATE": pa.date32(), "BIGINT": pa.int64(), "INTEGER": pa.int32(), "BOOLEAN": pa.bool_()}
 
@@ -39,9 +41,11 @@ def clear(landing_dir: Path, source: LandingSource, branch_code: str) -> None:
 def write_register(landing_dir: Path, source: LandingSource, branch_code: str, frame: pd.DataFrame) -> Path:
     path = landing_dir / landing_file_name(source, branch_code)
     path.parent.mkdir(parents=True, exist_ok=True)
+    table = _arrow_table(source, frame)
     with path.open("wb") as f:
         f.write("\ufeff".encode())
-        pacsv.write_csv(_arrow_table(source, frame), f, pacsv.WriteOptions(quoting_style="needed"))
+        pacsv.write_csv(table, f, pacsv.WriteOptions(quoting_style="needed"))
+    write_control(path, source, table)
     return path
 
 
@@ -58,4 +62,5 @@ def write_monthly(landing_dir: Path, source: LandingSource, branch_code: str, fr
             pq.write_table(table, path, compression="zstd")
         else:
             pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed"))
+        write_control(path, source, table)
     return len(boundaries) - 1
