@@ -51,7 +51,7 @@ def ledger_holes(conn: duckdb.DuckDBPyConnection) -> list[LedgerHole]:
             select source_name, partition_key, source_file, outcome, message,
                    finished_at = max(finished_at) over (partition by source_name, partition_key) as current
             from audit.load_manifest
-            where source_name in (select unnest(?::varchar[])) and partition_key <> 'snapshot'
+            where source_name in (select unnest(?::varchar[])) and outcome <> 'ignored'  -- never a load's
         ),
         ever_loaded as (
             select distinct source_file from audit.load_manifest where outcome = 'loaded'
