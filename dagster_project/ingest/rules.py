@@ -262,7 +262,12 @@ SOURCE_RULES: dict[str, list[RowRule]] = {
         _one_of("entrusting_unit", ("province", "commune")),
     ],
     # The certified lists hold poor, near-poor and just-out-of-poverty households: not `other`.
-    "certified_households": [_in_codes("category", "rule_certified_categories", name="unknown certified category")],
+    "certified_households": [
+        _in_codes("category", "rule_certified_categories", name="unknown certified category"),
+        # no era date to check the code against a scheme's communes (a list is certified at year end)
+        RowRule("commune_code not a commune code", "not regexp_full_match(t.commune_code, '[0-9]{5}|H[0-9]{3}')",
+                detail="'commune_code ' || t.commune_code || ' is not five digits'"),
+    ],
     "demand_survey": [
         _in_codes("program_code", "rule_program_terms"),
         _outside("plan_year", 2026, 2030, "2026-2030"),
