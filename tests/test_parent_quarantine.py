@@ -3,6 +3,7 @@ their parent (a group's borrowers, loans and savings, a loan's schedule and tran
 quarantined as `parent_quarantined`, and come back when a corrected register lands, whatever the
 order the files came in."""
 
+import csv
 import json
 from pathlib import Path
 
@@ -10,8 +11,12 @@ import dagster as dg
 import duckdb
 import pytest
 
+from dagster_project.build import build_warehouse
 from dagster_project.contract import LANDING_SOURCES
 from dagster_project.fingerprint import table_fingerprints
+from dagster_project.sample_data import GenerationConfig, generate
+from dagster_project.settings import Settings
+from tests.conftest import kept_environment
 from tests.tiny_landing import load_all, materialize_registers, open_warehouse, write, write_registers
 
 GROUP_OF_ONE = "member_count outside 3-60: a group has 3 to 60 members, this one 1"
@@ -168,3 +173,104 @@ def test_the_registers_gates_pass_on_what_was_admitted(tmp_path, instance):
     assert set(gates) == {s.name for s in LANDING_SOURCES.values() if not s.monthly} and all(gates.values())
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as conn:
         assert conn.execute("select rule from raw.quarantine where source_name = 'groups'").fetchall() == [(GROUP_OF_ONE,)]
+
+
+# --- through the whole build -------------------------------------------------------------------
+
+SAMPLE = GenerationConfig(communes=1, start_year=2025, end_year=2025)
+
+
+def _set_member_count(groups_file: Path, group_id: str, member_count: str) -> None:
+    rows = list(csv.DictReader(groups_file.read_text("utf-8-sig").splitlines()))
+    for row in rows:
+        if row["group_id"] == group_id:
+            row["member_count"] = member_count
+    with groups_file.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _group_rows(landing: Path, group_id: str) -> dict[str, set[str]]:
+    """From the landing files alone: the group's borrowers, the loans of the group or of its
+    borrowers, and those loans' transactions and the group's deposits."""
+    with duckdb.connect() as conn:
+        borrowers = {b for (b,) in conn.execute(
+            "select borrower_id from read_csv(?, all_varchar = true) where group_id = ?", [str(landing / "borrowers/*/*.csv"), group_id]
+        ).fetchall()}
+        loans = {l for (l,) in conn.execute(
+            "select loan_id from read_csv(?, all_varchar = true) where group_id = ? or borrower_id in (select unnest(?::varchar[]))",
+            [str(landing / "loans/*/*.csv"), group_id, sorted(borrowers)],
+        ).fetchall()}
+        transactions = {t for (t,) in conn.execute(
+            "select transaction_id from read_parquet(?) where loan_id in (select unnest(?::varchar[]))",
+            [str(landing / "transactions/*/*.parquet"), sorted(loans)],
+        ).fetchall()}
+        deposits = {d for (d,) in conn.execute(
+            "select deposit_id from read_parquet(?) where group_id = ?", [str(landing / "savings_deposits/*/*.parquet"), group_id]
+        ).fetchall()}
+    return {"borrowers": borrowers, "loans": loans, "transactions": transactions, "savings_deposits": deposits}
+
+
+def _quarantined(conn, source: str, key: str) -> dict[str, str]:
+    return dict(conn.execute(
+        f"select json_extract_string(raw_row, '$.{key}'), rule from raw.quarantine where source_name = ?", [source]
+    ).fetchall())
+
+
+def _outstanding_reconciles(conn) -> None:
+    """The balance mart's outstanding at the last month-end equals the raw ledger's net movements."""
+    mart, ledger = conn.execute(
+        """
+        select
+            (select sum(outstanding_principal) from main.mart_outstanding_balance
+             where as_of_date = (select max(as_of_date) from main.mart_outstanding_balance)),
+            (select sum(case when to_bucket is not null then principal_amount else 0 end)
+                  - sum(case when from_bucket is not null then principal_amount else 0 end) from raw.transactions)
+        """
+    ).fetchone()
+    assert mart == ledger and mart > 0
+
+
+def test_a_build_with_a_group_of_one_loads_the_rest_and_takes_the_group_back_once_corrected(tmp_path):
+    settings = Settings(data_dir=tmp_path, landing_dir=tmp_path / "landing", warehouse_path=tmp_path / "warehouse.duckdb")
+    generate(settings.landing_dir, SAMPLE)
+    [groups_file] = (settings.landing_dir / "groups").glob("*/*.csv")
+    with duckdb.connect() as conn:  # the group with most loans
+        [(group_id,)] = conn.execute(
+            "select group_id from read_csv(?, all_varchar = true) where group_id is not null "
+            "group by 1 order by count(*) desc, 1 limit 1", [str(settings.landing_dir / "loans/*/*.csv")]
+        ).fetchall()
+    members = next(r["member_count"] for r in csv.DictReader(groups_file.read_text("utf-8-sig").splitlines())
+                   if r["group_id"] == group_id)
+    its = _group_rows(settings.landing_dir, group_id)
+    assert its["loans"] and its["transactions"] and its["savings_deposits"]
+
+    _set_member_count(groups_file, group_id, "1")
+    with kept_environment(), dg.DagsterInstance.ephemeral() as instance:
+        first = build_warehouse(settings, instance)
+        assert first.success, "\n".join(first.failures())  # registers, ledgers and marts: the rest loaded
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+            assert _quarantined(conn, "groups", "group_id") == {
+                group_id: "member_count outside 3-60: a group has 3 to 60 members, this one 1"}
+            for source, key in (("borrowers", "borrower_id"), ("loans", "loan_id"), ("transactions", "transaction_id"),
+                                ("savings_deposits", "deposit_id")):
+                quarantined = _quarantined(conn, source, key)
+                assert set(quarantined) == its[source], source
+                assert all(rule.startswith("parent_quarantined: ") and f"group {group_id} is quarantined" in rule
+                           for rule in quarantined.values()), source
+            assert conn.execute("select count(*) from raw.loans").fetchone()[0] > 0
+            assert_every_file_accounted_for(conn)
+            _outstanding_reconciles(conn)
+
+        _set_member_count(groups_file, group_id, members)  # the branch sends the register corrected
+        second = build_warehouse(settings, instance)
+        assert second.success, "\n".join(second.failures())
+        assert second.plan.registers == ["groups"] and not second.plan.ledger_months
+        with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+            assert conn.execute("select count(*) from raw.quarantine").fetchone()[0] == 0
+            for source, key in (("loans", "loan_id"), ("transactions", "transaction_id"), ("savings_deposits", "deposit_id")):
+                loaded = {k for (k,) in conn.execute(f"select {key} from raw.{source}").fetchall()}
+                assert its[source] <= loaded, source
+            assert_every_file_accounted_for(conn)
+            _outstanding_reconciles(conn)

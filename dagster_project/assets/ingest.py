@@ -103,6 +103,7 @@ def _report(
     """The load's figures. An unchanged partition reports those of its last real load (the loader
     fills them in from audit.load_manifest), so a skipped re-load never shows zeros."""
     files = [f for load in loads for f in load.files]
+    readmitted = _log_readmitted(context, source, loads)
     quarantined = sum(f.rows_quarantined for load in loads if not load.unchanged for f in load.files)
     if quarantined:
         context.log.warning(f"{quarantined} rows of {source.name} quarantined: see raw.quarantine")
@@ -123,12 +124,26 @@ def _report(
             "rows_read": sum(f.rows_read for f in files),
             "rows_loaded": sum(f.rows_loaded for f in files),
             "rows_quarantined": sum(f.rows_quarantined for f in files),
+            **({"dependants_reloaded": readmitted} if readmitted else {}),
             **{
                 f"total_{column}": vnd(sum(f.amount_totals.get(column, 0) for f in files))
                 for column in source.amount_columns
             },
         }
     )
+
+
+def _log_readmitted(context: dg.AssetExecutionContext, source: LandingSource, loads: list[PartitionLoad]) -> str:
+    """Say which files of other tables a register's load loaded again because their rows' parents
+    changed (ingest/parents.py), e.g. `transactions 2024-02`; returns them as one line."""
+    reloaded = [d for load in loads for d in load.dependants if not d.unchanged]
+    for d in reloaded:
+        figures = f"{d.total('rows_loaded')} rows loaded, {d.total('rows_quarantined')} quarantined"
+        rejected = "; ".join(f"{f.source_file}: rejected: {f.rejection}" for f in d.rejected)
+        message = (f"{d.source_name} {d.partition_key} loaded again from its landing files: rows naming a "
+                   f"{source.name} row as their parent are admitted by it as it now is ({figures})")
+        (context.log.warning if rejected else context.log.info)(message + (f"; {rejected}" if rejected else ""))
+    return ", ".join(f"{d.source_name} {d.partition_key}" for d in reloaded)
 
 
 def vnd(amount: int) -> dg.MetadataValue:
