@@ -12,7 +12,7 @@ from dagster_duckdb import DuckDBResource
 
 from dagster_project.contract import LANDING_SOURCES, LandingSource
 from dagster_project.ingest.loader import PartitionLoad, landing_months, load_months, load_register
-from dagster_project.ingest.rules import load_date
+from dagster_project.ingest.rules import REFERENCES, load_date
 from dagster_project.resources import LandingFolder
 from dagster_project.settings import DATA_TEAM, WAREHOUSE_POOL, Settings
 
@@ -35,19 +35,8 @@ def ledger_partitions(settings: Settings) -> dg.MonthlyPartitionsDefinition:
     months_ahead = max(0, (load_day.year - today.year) * 12 + load_day.month - today.month)
     return dg.MonthlyPartitionsDefinition(start_date=f"{first_ledger_month(settings)}-01", end_offset=1 + months_ahead)
 
-# Row rules look rows up in these tables, so they load first.
-REFERENCED_TABLES = {
-    "transaction_points": [],
-    "groups": ["transaction_points"],
-    "borrowers": ["groups"],
-    "loans": ["borrowers", "groups"],
-    "loan_schedules": ["loans"],
-    "transactions": ["loans"],
-    "savings_deposits": ["groups"],
-    "capital_sources": [],
-    "certified_households": [],
-    "demand_survey": [],
-}
+# Row rules look rows up in their parents' tables (ingest/rules.py, REFERENCES), so those load first.
+REFERENCED_TABLES = {name: list(dict.fromkeys(r.parent for r in REFERENCES.get(name, []))) for name in LANDING_SOURCES}
 ADMIN_UNITS = [["raw", "admin_units_old"], ["raw", "admin_units_new"]]
 
 # A locked file or a busy disk is worth a second try; a rejected file is not (dg.Failure).
