@@ -103,7 +103,10 @@ def test_a_group_of_one_is_quarantined_with_its_rule_and_its_rows_as_parent_quar
     assert_every_file_accounted_for(conn)
 
 
-def test_a_corrected_register_brings_its_rows_back_as_if_it_had_come_first(tmp_path):
+@pytest.mark.parametrize("path", ["batch", "file by file"])
+def test_a_corrected_register_brings_its_rows_back_as_if_it_had_come_first(tmp_path, monkeypatch, path):
+    if path == "file by file":  # the path a batch with a file to reject falls back to
+        monkeypatch.setattr("dagster_project.ingest.batch.load_batch", lambda *args: False)
     landing = tmp_path / "landing"
     land_registers(landing, g2_members="1")
     land_ledgers(landing)
