@@ -53,6 +53,15 @@ BAD_ROWS = [
     ("loans", {"group_id": "G9"}, "unknown group_id: not in raw.groups"),
     ("transaction_points", {"transaction_day": "32"}, "transaction_day outside 1-31"),
     ("borrowers", {"category": "ho_ngheo"}, "unknown category"),
+    # Register value rules: a bad row is quarantined, the rest of the register loads.
+    ("groups", {"member_count": "1"}, "member_count outside 3-60: a group has 3 to 60 members, this one 1"),
+    ("groups", {"village_name": ""}, "missing village_name"),
+    ("borrowers", {"gender": "Nam"}, "unknown gender: gender Nam is not one of F, M"),
+    ("borrowers", {"birth_year": "1850"}, "birth_year outside 1900-2015: birth_year 1850"),
+    ("loans", {"term_months": "0"}, "term_months outside 1-360: term_months 0"),
+    ("loans", {"group_id": ""}, "entrusted loan without a group: organisation_code HPN and no group_id: "
+                                "a loan entrusted to an organisation is lent through one of its Savings and Loan Groups"),
+    ("transaction_points", {"transaction_office_code": ""}, "missing transaction_office_code"),
 ]
 
 
@@ -63,6 +72,7 @@ def _good_and_bad_rows(source: str, bad: dict) -> list[dict]:
         "loans": ("loan_id", "L1", "L2"),
         "transaction_points": ("transaction_point_id", "TP1", "TP3"),
         "borrowers": ("borrower_id", "B1", "B2"),
+        "groups": ("group_id", "G1", "G3"),
     }[source]
     rows = [{key: first}, {key: "X2"} | bad, {key: last}]
     if source == "loans":

@@ -70,7 +70,8 @@ def instance():
 def test_a_load_says_its_tables_rows_and_gates_from_the_runs_events(tmp_path, instance):
     landing = tmp_path / "landing"
     write_registers(landing, loans=3)
-    write(landing, "groups", [{"member_count": "2"}])  # a group of two: its gate fails
+    # two borrowers of one household: the borrowers' gate fails (a bad row alone is quarantined)
+    write(landing, "borrowers", [{"borrower_id": f"B{i}", "household_id": "H1"} for i in (1, 2, 3)])
     result = materialize_registers(tmp_path, instance)
 
     out = io.StringIO()
@@ -81,7 +82,7 @@ def test_a_load_says_its_tables_rows_and_gates_from_the_runs_events(tmp_path, in
     progress.finish(result.success)
 
     loaded, gates = out.getvalue().splitlines()
-    # the point and the group load (the other registers have no files: empty tables); the failed
-    # gate on groups stops borrowers and loans, whose gates never run
-    assert re.fullmatch(r"Loading registers … 5 tables, 2 rows \(\d+ s\) — FAILED", loaded), loaded
-    assert gates == "Quality gates: 4 passed, 1 FAILED (raw/groups), 3 not run"
+    # the point, the group and the borrowers load (the other registers have no files: empty
+    # tables); the failed gate on borrowers stops loans and their schedules, whose gates never run
+    assert re.fullmatch(r"Loading registers … 6 tables, 5 rows \(\d+ s\) — FAILED", loaded), loaded
+    assert gates == "Quality gates: 5 passed, 1 FAILED (raw/borrowers), 2 not run"

@@ -20,31 +20,58 @@ def test_every_suite_is_valid_json_with_named_rules():
         assert all(e["meta"]["rule"] for e in suite["expectations"])
 
 
-def test_group_suite_names_the_rule_the_count_and_examples(tmp_path):
-    groups = pd.DataFrame(
+def test_a_register_suite_names_the_rule_the_count_and_the_rows_by_file_line_and_id(tmp_path):
+    """Whole-table rules (value rules are row rules of the load): examples name the row by file,
+    line and id, show a value only where it is not personal, and say `empty` for a missing one."""
+    file = "borrowers/08/borrowers_08.csv"
+    borrowers = pd.DataFrame(
         {
-            "group_id": ["G1", "G2", "G3", "G3"],
-            "village_name": ["Thôn Làng Ấm", "Thôn Nà Héc", None, "Bản Khuôn Hà"],
-            "organisation_code": ["HPN", "HND", "XYZ", "DTN"],
-            "member_count": [25, 2, 61, 40],
-            "transaction_point_id": ["TP1"] * 4,
-            "commune_code": ["02236"] * 4,
+            "borrower_id": ["B1", "B2", "B3", "B4"],
+            "household_id": ["H1", "H2", "H2", None],
+            "full_name": ["Nguyễn Thị Hoa", None, "Lò Văn Páo", "Hoàng Thị Mai"],
+            "national_id": ["008190000001"] * 4,
+            "phone": ["0912000001", "0912 000 002", None, "0912000004"],
+            "source_file": [file] * 4,
+            "source_line": [2, 3, 4, 5],
         }
     )
     with duckdb.connect(str(tmp_path / "w.duckdb")) as conn:
         conn.execute("create schema raw")
-        conn.execute("create table raw.groups as select * from groups")
-        outcomes = {o.rule: o for o in validate_table(conn, "raw", "groups")}
+        conn.execute("create table raw.borrowers as select * from borrowers")
+        outcomes = {o.rule: o for o in validate_table(conn, "raw", "borrowers")}
 
-    assert set(suite_columns(load_suite("raw", "groups"))) <= set(groups.columns)
-    size = outcomes["a group has 3 to 60 members"]
-    # an example names the row by its key, with the value that broke the rule
-    assert not size.success and size.unexpected_count == 2
-    assert sorted(size.examples) == ["group_id=G2 member_count=2", "group_id=G3 member_count=61"]
-    assert outcomes["group_id is unique"].unexpected_count == 2
-    assert outcomes["organisation_code is a known code"].examples == ["group_id=G3 organisation_code=XYZ"]
-    assert outcomes["village_name is present"].unexpected_count == 1
-    assert outcomes["commune_code is a five-digit commune code"].success
+    assert set(suite_columns(load_suite("raw", "borrowers"))) <= set(borrowers.columns)
+    household = outcomes["household_id is unique"]
+    assert not household.success and household.unexpected_count == 2
+    assert household.describe() == (
+        f"FAILED: household_id is unique — 2 rows, e.g. ['{file}:3 borrower_id=B2 household_id=H2', "
+        f"'{file}:4 borrower_id=B3 household_id=H2']"
+    )
+    # personal columns: the row's name only, never the value
+    assert outcomes["full_name is present (99 % at least)"].examples == [f"{file}:3 borrower_id=B2"]
+    assert outcomes["phone has 10 digits starting 0 (99 % at least)"].examples == [f"{file}:3 borrower_id=B2"]
+    assert outcomes["borrower_id is unique"].success
+    assert not any("nan" in str(o.examples) for o in outcomes.values())
+
+
+def test_a_mart_suite_names_its_rows_by_their_grain(tmp_path):
+    headlines = pd.DataFrame(
+        {
+            "as_of_date": pd.to_datetime(["2024-06-30", "2024-06-30"]).date,  # a month is its last day
+            "province_code": ["08", "02"],
+            "entrusted_share": [0.99, None],
+            "outstanding_principal": [4_350_000_000_000, 0],
+            "borrowers_with_outstanding": [80_052, 0],
+        }
+    )
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as conn:
+        conn.execute("create table main.mart_province_headlines as select * from headlines")
+        outcomes = {o.rule: o for o in validate_table(conn, "main", "mart_province_headlines", suite_folder="marts")}
+
+    assert outcomes["a province with lending has outstanding principal"].examples == [
+        "as_of_date=2024-06-30 province_code=02 outstanding_principal=0"
+    ]
+    assert outcomes["the share lent through the organisations is a share"].success
 
 
 def test_loan_balance_suite_names_the_loans_that_break_a_rule_and_keeps_the_results(tmp_path):

@@ -42,11 +42,16 @@ DEFAULTS = {
         contract_due_date="2029-01-15", repayment_interval_months="12", commune_code=OLD_COMMUNE,
         transaction_point_id="TP1",
     ),
+    "loan_schedules": dict(loan_id="L1", instalment_no="1", due_date="2025-01-15", principal_due="10000000"),
     "transactions": dict(
         transaction_id="T1", transaction_date="2024-02-15", loan_id="L1", transaction_type="interest_payment",
         principal_amount="0", interest_amount="275000", from_bucket="", to_bucket="", cause_code="",
         new_due_date="", frozen_until="", reversed_transaction_id="", commune_code=OLD_COMMUNE,
         transaction_point_id="TP1",
+    ),
+    "savings_deposits": dict(
+        deposit_id="S1", deposit_date="2024-02-15", group_id="G1", depositing_members="10", amount="500000",
+        commune_code=OLD_COMMUNE, transaction_point_id="TP1",
     ),
 }
 

@@ -13,7 +13,7 @@ from dagster_duckdb import DuckDBResource
 from dagster_project.contract import LANDING_SOURCES, LandingSource
 from dagster_project.ingest.landing import NotLoaded, month_after_load, not_loaded, record_not_loaded, summary
 from dagster_project.ingest.loader import PartitionLoad, landing_months, load_months, load_register
-from dagster_project.ingest.rules import load_date
+from dagster_project.ingest.rules import REFERENCES, load_date
 from dagster_project.resources import LandingFolder
 from dagster_project.settings import DATA_TEAM, WAREHOUSE_POOL, Settings
 
@@ -38,19 +38,8 @@ def ledger_partitions(settings: Settings) -> dg.MonthlyPartitionsDefinition:
     months_ahead = max(0, (load_day.year - today.year) * 12 + load_day.month - today.month)
     return dg.MonthlyPartitionsDefinition(start_date=f"{first_ledger_month(settings)}-01", end_offset=1 + months_ahead)
 
-# Row rules look rows up in these tables, so they load first.
-REFERENCED_TABLES = {
-    "transaction_points": [],
-    "groups": ["transaction_points"],
-    "borrowers": ["groups"],
-    "loans": ["borrowers", "groups"],
-    "loan_schedules": ["loans"],
-    "transactions": ["loans"],
-    "savings_deposits": ["groups"],
-    "capital_sources": [],
-    "certified_households": [],
-    "demand_survey": [],
-}
+# Row rules look rows up in their parents' tables (ingest/rules.py, REFERENCES), so those load first.
+REFERENCED_TABLES = {name: list(dict.fromkeys(r.parent for r in REFERENCES.get(name, []))) for name in LANDING_SOURCES}
 ADMIN_UNITS = [["raw", "admin_units_old"], ["raw", "admin_units_new"]]
 
 # A locked file or a busy disk is worth a second try; a rejected file is not (dg.Failure).
@@ -113,6 +102,7 @@ def _report(
     """The load's figures. An unchanged partition reports those of its last real load (the loader
     fills them in from audit.load_manifest), so a skipped re-load never shows zeros."""
     files = [f for load in loads for f in load.files]
+    readmitted = _log_readmitted(context, source, loads)
     quarantined = sum(f.rows_quarantined for load in loads if not load.unchanged for f in load.files)
     if quarantined:
         context.log.warning(f"{quarantined} rows of {source.name} quarantined: see raw.quarantine")
@@ -141,12 +131,26 @@ def _report(
             "files_not_loaded": dg.MetadataValue.md(
                 "\n".join(f"- `{f.source_file}` ({f.outcome}): {f.reason}" for f in strays) or "none"
             ),
+            **({"dependants_reloaded": readmitted} if readmitted else {}),
             **{
                 f"total_{column}": vnd(sum(f.amount_totals.get(column, 0) for f in files))
                 for column in source.amount_columns
             },
         }
     )
+
+
+def _log_readmitted(context: dg.AssetExecutionContext, source: LandingSource, loads: list[PartitionLoad]) -> str:
+    """Say which files of other tables a register's load loaded again because their rows' parents
+    changed (ingest/parents.py), e.g. `transactions 2024-02`; returns them as one line."""
+    reloaded = [d for load in loads for d in load.dependants if not d.unchanged]
+    for d in reloaded:
+        figures = f"{d.total('rows_loaded')} rows loaded, {d.total('rows_quarantined')} quarantined"
+        rejected = "; ".join(f"{f.source_file}: rejected: {f.rejection}" for f in d.rejected)
+        message = (f"{d.source_name} {d.partition_key} loaded again from its landing files: rows naming a "
+                   f"{source.name} row as their parent are admitted by it as it now is ({figures})")
+        (context.log.warning if rejected else context.log.info)(message + (f"; {rejected}" if rejected else ""))
+    return ", ".join(f"{d.source_name} {d.partition_key}" for d in reloaded)
 
 
 def vnd(amount: int) -> dg.MetadataValue:

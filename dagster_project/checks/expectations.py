@@ -125,13 +125,21 @@ def _examples(frame: pd.DataFrame, kwargs: dict, details: dict, row_column: str 
     columns = _expectation_columns(kwargs)
     personal = bool(PERSONAL_COLUMNS & set(columns))
     if row_column is None:
-        return [] if personal else [_plain(v) for v in values]
+        return [] if personal else ["empty" if _missing(v) else _plain(v) for v in values]
     rows = (details.get("partial_unexpected_index_list") or [])[:EXAMPLES_PER_RULE]
     names = [str(frame.at[index, row_column]) for index in rows]
     if personal or len(values) != len(names):
         return names
     shown = columns[0] if len(columns) == 1 else "values"
-    return [f"{name} {shown}={_plain(value)}" for name, value in zip(names, values)]
+    return [f"{name} {shown} empty" if _missing(value) else f"{name} {shown}={_plain(value)}" for name, value in zip(names, values)]
+
+
+def _missing(value) -> bool:
+    """A null as pandas hands it over (None, NaN, NaT): shown as `empty`, never as `nan`."""
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # a list or a dict (a compound key's values)
+        return False
 
 
 def _expectation_columns(kwargs: dict) -> list[str]:
@@ -205,7 +213,7 @@ def validate_table(
         return outcomes
     # A failure is validated again with each row's name (only then: the names cost memory), for
     # exact counts and examples that name rows rather than show personal data.
-    row_name = _row_name_expression(conn, relation, schema, table)
+    row_name = _row_name_expression(conn, relation, schema, table, suite)
     if row_name is None:
         return outcomes if every_row else validate_frame(frame(f"select {columns}"), suite)
     return validate_frame(frame(f'select {columns}, {row_name} as "{ROW_NAME}"'), suite, ROW_NAME)
@@ -214,13 +222,20 @@ def validate_table(
 ROW_NAME = "__row__"  # a column the suites never name
 
 
-def _row_name_expression(conn: duckdb.DuckDBPyConnection, relation: str, schema: str, table: str) -> str | None:
+def _row_name_expression(
+    conn: duckdb.DuckDBPyConnection, relation: str, schema: str, table: str, suite: dict | None = None
+) -> str | None:
     """SQL naming a row by its landing file and line and its key, e.g.
-    `borrowers/08/borrowers_08.csv:17 borrower_id=B17`; None where the relation has none of them."""
+    `borrowers/08/borrowers_08.csv:17 borrower_id=B17`, or a mart's row by its grain (the suite's
+    `"meta": {"row_key": [...]}`), e.g. `as_of_date=2024-06-30 province_code=08`; None where the
+    relation has none of them."""
     present = {d[0] for d in conn.execute(f"select * from {relation} limit 0").description}
+    row_key = [k for k in ((suite or {}).get("meta") or {}).get("row_key", []) if k in present and k not in PERSONAL_COLUMNS]
+    if row_key:
+        return "concat_ws(' ', " + ", ".join(f"'{k}=' || coalesce(cast(\"{k}\" as varchar), 'empty')" for k in row_key) + ")"
     source = LANDING_SOURCES.get(table) if schema == "raw" else None
     keys = [k for k in (source.key if source else ()) if k in present and k not in PERSONAL_COLUMNS]
-    parts = [f"'{k}=' || \"{k}\"" for k in keys]
+    parts = [f"'{k}=' || coalesce(\"{k}\", 'empty')" for k in keys]
     if "source_file" in present:
         parts.insert(0, "source_file || ':' || source_line" if "source_line" in present else "source_file")
     return f"concat_ws(' ', {', '.join(parts)})" if parts else None

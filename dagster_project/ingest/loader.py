@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 
 from dagster_project.contract import LINEAGE_COLUMNS, LandingSource
 from dagster_project.ingest.control import NO_CONTROL_FILE, BadControlFile, check_staged, control_path
+from dagster_project.ingest.parents import stale_partitions
 from dagster_project.ingest.rules import first_broken_rule, prepare_reference
 from dagster_project.ingest.values import fractional_columns, parse_rule, typed_columns
 
@@ -96,6 +97,8 @@ class PartitionLoad:
     partition_key: str
     files: list[FileLoad]
     unchanged: bool = False
+    # loads of other sources' partitions this load re-admitted (a register's dependants, parents.py)
+    dependants: list["PartitionLoad"] = field(default_factory=list)
 
     @property
     def rejected(self) -> list[FileLoad]:
@@ -152,8 +155,14 @@ def ensure_tables(conn: duckdb.DuckDBPyConnection, source: LandingSource) -> Non
 
 
 def load_register(conn: duckdb.DuckDBPyConnection, source: LandingSource, landing_dir: Path) -> PartitionLoad:
-    """Load a register's snapshot: its files replace every row the source had."""
-    return load_partitions(conn, source, landing_dir, [(REGISTER_PARTITION, landing_files(landing_dir, source))])[0]
+    """Load a register's snapshot: its files replace every row the source had; then the rows that
+    name its rows as their parent are re-admitted where that changed (parents.py)."""
+    from dagster_project.ingest.parents import readmit_dependants
+
+    [load] = load_partitions(conn, source, landing_dir, [(REGISTER_PARTITION, landing_files(landing_dir, source))])
+    # also when unchanged: a load that stopped between the register and its dependants is finished
+    load.dependants = readmit_dependants(conn, source, landing_dir)
+    return load
 
 
 def load_month(conn: duckdb.DuckDBPyConnection, source: LandingSource, landing_dir: Path, month: str) -> PartitionLoad:
@@ -209,12 +218,16 @@ def load_partitions(
                           note=None if control_path(p).exists() else NO_CONTROL_FILE) for p in paths]
         unchanged = bool(files) and history.last_loaded.get(key, []) == sorted((f.source_file, f.content_hash) for f in files)
         loads.append(PartitionLoad(source.name, key, files, unchanged=unchanged))
-        if unchanged:
+    # Unchanged files whose rows' parents changed since are loaded again (parents.py).
+    stale = stale_partitions(conn, source, [load.partition_key for load in loads if load.unchanged])
+    for load, (key, paths) in zip(loads, partitions):
+        load.unchanged = load.unchanged and key not in stale
+        if load.unchanged:
             continue
-        if _reject_future_month(loads[-1]):
-            _record(conn, source, key, files, started)
+        if _reject_future_month(load):
+            _record(conn, source, key, load.files, started)
         else:
-            changed.append((loads[-1], paths))
+            changed.append((load, paths))
     for load in loads:
         if load.unchanged:
             _record(conn, source, load.partition_key, load.files, started, outcome="unchanged")  # nothing loaded now

@@ -5,6 +5,12 @@ when a row breaks it, over the typed row `t` of the file being loaded; a rule wh
 on the row adds it after the name. Rules that need reference data read it from `raw` (loaded
 upstream) or from the seeds (rates and caps are data, not code). The first rule a row breaks is
 the one recorded.
+
+A row's own rules come first, its parents last (`REFERENCES`: a transaction's loan, a loan's
+borrower and group): a row with a defect of its own is recorded for it whatever its parent, and a
+row otherwise fine waits on its parent alone, `unknown <column>` when the parent is in no register,
+`parent_quarantined` when the parent is quarantined. Which is what re-admission re-evaluates when a
+parent changes (parents.py).
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from dagster_project.contract import REORGANISATION_DATE, LandingSource
+from dagster_project.contract import LANDING_SOURCES, REORGANISATION_DATE, LandingSource
 from dagster_project.settings import SEEDS_DIR
 
 
@@ -25,9 +31,12 @@ class RowRule:
     name: str
     condition: str
     detail: str | None = None  # SQL text over `t`, recorded as "<name>: <detail>"
+    text: str | None = None  # SQL text over `t`, recorded as it is (instead of name and detail)
 
     def recorded(self) -> str:
         """SQL: the text `raw.quarantine.rule` gets for a row that breaks the rule."""
+        if self.text:
+            return self.text
         name = "'" + self.name.replace("'", "''") + "'"
         return f"{name} || ': ' || {self.detail}" if self.detail else name
 
@@ -45,8 +54,55 @@ def _in_codes(column: str, table: str, key: str | None = None, name: str | None 
     return RowRule(name or f"unknown {column}", f"t.{column} is not null and not {_in([f't.{column}'], table, [key or column])}")
 
 
-def _known(column: str, table: str, key: str | None = None) -> RowRule:
-    return _in_codes(column, f"raw.{table}", key, name=f"unknown {column}: not in raw.{table}")
+def _missing(column: str) -> RowRule:
+    return RowRule(f"missing {column}", f"t.{column} is null")
+
+
+def _outside(column: str, low: int | None, high: int | None, what: str) -> RowRule:
+    """A whole number outside its range (`what` says the range in the data team's words)."""
+    bounds = " and ".join(b for b in (f"t.{column} >= {low}" if low is not None else "",
+                                      f"t.{column} <= {high}" if high is not None else "") if b)
+    return RowRule(f"{column} outside {what}", f"not ({bounds})", detail=f"'{column} ' || t.{column}")
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> RowRule:
+    """A code from a short list the contract fixes (docs/data-contract.md)."""
+    listed = ", ".join(f"'{v}'" for v in values)
+    return RowRule(f"unknown {column}", f"t.{column} is not null and t.{column} not in ({listed})",
+                   detail=f"'{column} ' || t.{column} || ' is not one of {', '.join(values)}'")
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A column naming a row of a register (its parent): the row is admitted only with its parent."""
+
+    column: str  # the same name as the parent's key
+    parent: str  # the register
+    entity: str  # how the data team names one of its rows: "loan" -> "loan L1"
+
+    def rule(self) -> RowRule:
+        column = f"t.{self.column}"
+        parent_rule = f"(select rules from rule_quarantined_{self.parent})[{column}]"
+        unknown = f"unknown {self.column}: not in raw.{self.parent}"
+        return RowRule(
+            unknown,
+            f"{column} is not null and not {_in([column], f'raw.{self.parent}', [self.column])}",
+            text=f"case when {parent_rule} is null then '{unknown}' "
+            f"else 'parent_quarantined: {self.entity} ' || {column} || ' is quarantined: ' || {parent_rule} end",
+        )
+
+
+# The parents a row names, in the order they are checked (a loan's borrower before its group).
+REFERENCES: dict[str, list[Reference]] = {
+    "groups": [Reference("transaction_point_id", "transaction_points", "transaction point")],
+    "borrowers": [Reference("group_id", "groups", "group")],
+    "loans": [Reference("borrower_id", "borrowers", "borrower"), Reference("group_id", "groups", "group")],
+    "loan_schedules": [Reference("loan_id", "loans", "loan")],
+    "transactions": [Reference("loan_id", "loans", "loan")],
+    "savings_deposits": [Reference("group_id", "groups", "group")],
+}
+PARENTS = sorted({r.parent for refs in REFERENCES.values() for r in refs})
+PARENT_QUARANTINED = "parent_quarantined: "
 
 
 def load_date() -> date:
@@ -119,23 +175,42 @@ def _generic_rules(source: LandingSource) -> list[RowRule]:
 # The first valid_from of the loan's program in seeds/program_terms.csv (null for an unknown program).
 _PROGRAM_START = "(select first_valid_from from rule_program_starts)[t.program_code]"
 
+# A row's own rules, after the generic ones and before its parents (REFERENCES). Value and range
+# rules of the registers live here, not in the Great Expectations suites: a bad row is quarantined
+# and the rest of its register loads, where a failed suite would stop everything downstream.
 SOURCE_RULES: dict[str, list[RowRule]] = {
     "transaction_points": [
+        _missing("transaction_office_code"),
         RowRule("transaction_day outside 1-31", "t.transaction_day not between 1 and 31"),
     ],
     "groups": [
-        _known("transaction_point_id", "transaction_points"),
+        _missing("village_name"),
+        _missing("transaction_point_id"),
         _in_codes("organisation_code", "rule_organisations"),
+        RowRule(
+            "member_count outside 3-60",
+            "t.member_count is null or t.member_count not between 3 and 60",
+            detail="'a group has 3 to 60 members, this one ' || coalesce(cast(t.member_count as varchar), 'none')",
+        ),
     ],
     "borrowers": [
-        _known("group_id", "groups"),
         _in_codes("category", "rule_borrower_categories"),
+        _one_of("gender", ("F", "M")),
+        _outside("birth_year", 1900, 2015, "1900-2015"),
     ],
     "loans": [
-        _known("borrower_id", "borrowers"),
-        _known("group_id", "groups"),
+        _missing("borrower_id"),
         _in_codes("program_code", "rule_program_terms"),
         _in_codes("funding_source", "rule_funding_sources"),
+        _in_codes("organisation_code", "rule_organisations"),
+        RowRule(
+            "entrusted loan without a group",
+            "t.organisation_code is not null and t.group_id is null",
+            detail="'organisation_code ' || t.organisation_code || ' and no group_id: a loan entrusted to an "
+            "organisation is lent through one of its Savings and Loan Groups'",
+        ),
+        RowRule("loan_amount not positive", "t.loan_amount <= 0"),
+        _outside("term_months", 1, 360, "1-360"),
         RowRule(
             "date_before_program",
             # One map of every program's start, looked up by key: no join per row.
@@ -160,9 +235,12 @@ SOURCE_RULES: dict[str, list[RowRule]] = {
             "and t.disbursement_date between p.valid_from and p.valid_to and t.loan_amount > p.loan_cap_vnd)",
         ),
     ],
-    "loan_schedules": [_known("loan_id", "loans")],
+    "loan_schedules": [
+        RowRule("instalment_no below 1", "t.instalment_no < 1"),
+        RowRule("principal_due not positive", "t.principal_due <= 0"),
+        _missing("due_date"),
+    ],
     "transactions": [
-        _known("loan_id", "loans"),
         _in_codes("transaction_type", "rule_transaction_buckets"),
         RowRule(
             "from_bucket / to_bucket not allowed for the transaction_type",
@@ -176,17 +254,41 @@ SOURCE_RULES: dict[str, list[RowRule]] = {
         _in_codes("cause_code", "rule_risk_causes"),
     ],
     "savings_deposits": [
-        _known("group_id", "groups"),
         RowRule("deposit below 5,000 VND a depositing member", "t.amount < 5000 * t.depositing_members"),
     ],
-    "capital_sources": [],
-    "certified_households": [_in_codes("category", "rule_borrower_categories")],
-    "demand_survey": [_in_codes("program_code", "rule_program_terms")],
+    "capital_sources": [
+        _one_of("source", ("central", "local", "mobilised")),
+        _one_of("direction", ("in", "out")),
+        _one_of("entrusting_unit", ("province", "commune")),
+    ],
+    # The certified lists hold poor, near-poor and just-out-of-poverty households: not `other`.
+    "certified_households": [
+        _in_codes("category", "rule_certified_categories", name="unknown certified category"),
+        # no era date to check the code against a scheme's communes (a list is certified at year end)
+        RowRule("commune_code not a commune code", "not regexp_full_match(t.commune_code, '[0-9]{5}|H[0-9]{3}')",
+                detail="'commune_code ' || t.commune_code || ' is not five digits'"),
+    ],
+    "demand_survey": [
+        _in_codes("program_code", "rule_program_terms"),
+        _outside("plan_year", 2026, 2030, "2026-2030"),
+        RowRule("households negative", "t.households < 0"),
+    ],
 }
 
 
 def rules_for(source: LandingSource) -> list[RowRule]:
-    return _generic_rules(source) + SOURCE_RULES[source.name]
+    return _generic_rules(source) + SOURCE_RULES[source.name] + reference_rules(source)
+
+
+def reference_rules(source: LandingSource) -> list[RowRule]:
+    return [r.rule() for r in REFERENCES.get(source.name, [])]
+
+
+def first_broken_reference(source: LandingSource) -> str | None:
+    """SQL over a row `t`: the recorded text of the first parent rule it breaks, or null (None for a
+    source that names no parent)."""
+    rules = reference_rules(source)
+    return "case " + " ".join(f"when {r.condition} then {r.recorded()}" for r in rules) + " else null end" if rules else None
 
 
 def first_broken_rule(source: LandingSource) -> str:
@@ -220,6 +322,8 @@ def prepare_reference(conn: duckdb.DuckDBPyConnection) -> None:
     seed("organisations", "rule_organisations", {"organisation_code": "VARCHAR", "organisation_name_vi": "VARCHAR", "organisation_name_en": "VARCHAR"})
     seed("funding_sources", "rule_funding_sources", {"funding_source": "VARCHAR", "funding_source_name_vi": "VARCHAR", "funding_source_name_en": "VARCHAR"})
     seed("borrower_categories", "rule_borrower_categories", {"category": "VARCHAR", "category_name_vi": "VARCHAR", "category_name_en": "VARCHAR"})
+    conn.execute("create or replace temp table rule_certified_categories as "
+                 "select category from rule_borrower_categories where category <> 'other'")
     seed("risk_causes", "rule_risk_causes", {"cause_code": "VARCHAR", "cause_name_vi": "VARCHAR", "cause_name_en": "VARCHAR", "freeze_years": "INTEGER"})
     seed(
         "transaction_types",
@@ -238,3 +342,30 @@ def prepare_reference(conn: duckdb.DuckDBPyConnection) -> None:
              unnest(string_split(coalesce(allowed_to_buckets, ''), '|')) as tb(to_bucket)
         """
     )
+    prepare_parents(conn)
+
+
+def quarantined_value(column: str) -> str:
+    """SQL over a `raw.quarantine` row: a text column of the row as sent, typed as a load types it."""
+    return f"nfc_normalize(nullif(trim(json_extract_string(raw_row, '$.\"{column}\"')), ''))"
+
+
+def prepare_parents(conn: duckdb.DuckDBPyConnection) -> None:
+    """`rule_quarantined_<register>`: a map from each quarantined key of a register that rows name
+    as their parent to the rule it broke (the first row's, if quarantined twice), read by `Reference`.
+    A parent quarantined for its own parent gives that one's reason: "group G2 is quarantined: …"."""
+    for parent in PARENTS:
+        [key] = LANDING_SOURCES[parent].key
+        conn.execute(
+            f"""
+            create or replace temp table rule_quarantined_{parent} as
+            select map(list(key order by key), list(rule order by key)) as rules
+            from (
+                select key, arg_min(regexp_replace(rule, '^{PARENT_QUARANTINED}', ''), source_file || ':' || lpad(cast(source_line as varchar), 12, '0')) as rule
+                from (select {quarantined_value(key)} as key, rule, source_file, source_line
+                      from raw.quarantine where source_name = '{parent}')
+                where key is not null
+                group by key
+            )
+            """
+        )
