@@ -17,7 +17,7 @@ from dagster_project.fingerprint import table_fingerprints
 from dagster_project.sample_data import GenerationConfig, generate
 from dagster_project.settings import Settings
 from tests.conftest import kept_environment
-from tests.tiny_landing import load_all, materialize_registers, open_warehouse, write, write_registers
+from tests.tiny_landing import load_all, materialize_registers, open_warehouse, rewrite_control, write, write_registers
 
 GROUP_OF_ONE = "member_count outside 3-60: a group has 3 to 60 members, this one 1"
 GROUP = f"group G2 is quarantined: {GROUP_OF_ONE}"
@@ -192,6 +192,7 @@ def _set_member_count(groups_file: Path, group_id: str, member_count: str) -> No
         writer = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
+    rewrite_control(groups_file)  # sent again with its control file, as a branch export does
 
 
 def _group_rows(landing: Path, group_id: str) -> dict[str, set[str]]:
