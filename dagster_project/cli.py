@@ -278,10 +278,12 @@ def main(argv: list[str] | None = None) -> int:
     marts.set_defaults(handler=_marts)
 
     dev = commands.add_parser("dev", help="the Dagster UI (dagster dev) on the same definitions; Ctrl-C or SIGTERM stops it")
-    dev.add_argument("dagster_args", nargs=argparse.REMAINDER, help="passed to dagster dev (e.g. -p 3001)")
-    dev.set_defaults(handler=_dev)
+    dev.set_defaults(handler=_dev)  # its other options go to dagster dev (e.g. -p 3001)
 
-    args = parser.parse_args(argv)
+    args, others = parser.parse_known_args(argv)
+    if others and args.command != "dev":
+        parser.error(f"unrecognized arguments: {' '.join(others)}")
+    args.dagster_args = others
     if args.command in ("run", "marts"):  # the commands that load Dagster; the others stay free of its import
         from dagster_project.known_warnings import filter_known_warnings
 

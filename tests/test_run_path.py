@@ -159,3 +159,22 @@ def test_a_signal_stops_a_build_waiting_for_the_pool(landing, tmp_path):
         assert run.status == dg.DagsterRunStatus.CANCELED
         pool = storage.get_concurrency_info(WAREHOUSE_POOL)
         assert (pool.active_run_ids, pool.pending_run_ids) == ({"another-run"}, set())  # its waiting step withdrawn
+
+
+def test_the_ui_started_in_the_background_stops_on_sigterm(tmp_path):
+    """A shell without job control starts a background command (`make dev &` in a script) with SIGINT
+    ignored, and `dagster dev` handles SIGTERM as SIGINT: started so, it ignored both. `pcw dev` does not."""
+    dev = subprocess.Popen([PCW, "dev", "-p", "3917"], env={**os.environ, "DAGSTER_HOME": str(tmp_path)},
+                           cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN), start_new_session=True)
+    try:
+        for line in dev.stdout:
+            if "Launching Dagster services" in line:
+                break
+        dev.send_signal(signal.SIGTERM)
+        dev.wait(timeout=60)
+    finally:
+        try:
+            os.killpg(dev.pid, signal.SIGKILL)  # whatever it started, if anything is left
+        except ProcessLookupError:
+            pass
