@@ -4,7 +4,7 @@ Each run is recorded for the code location `dagster dev` loads (pyproject.toml's
 it shows on its job's Runs tab and the Overview timeline; the command itself is the run worker
 (in-process executor, on a thread while the main thread follows the run's stored events), so a
 run lives and dies with the command. A run whose process died (kill -9, a crash, a closed laptop)
-would keep its step's slot in the pool `duckdb_warehouse` for ever: the next command finds such
+would keep its step's slot in the pool `duckdb_warehouse` forever: the next command finds such
 runs, marks them failed and frees their slots. A signal (Ctrl-C, SIGTERM) stops the command at
 once, even while a step waits for the pool, and cancels its run the same way.
 """
@@ -242,7 +242,7 @@ def process_exists(pid: int) -> bool:
 
 def recover_dead_runs(instance: dg.DagsterInstance) -> list[DeadRun]:
     """Mark failed every run in progress whose worker process is gone, and free the pool slots it
-    held (else the next step of the pool waits for ever)."""
+    held (else the next step of the pool waits forever)."""
     dead = []
     for run in instance.get_runs(dg.RunsFilter(statuses=IN_PROGRESS)):
         pid = worker_pid(instance, run)

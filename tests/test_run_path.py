@@ -5,6 +5,7 @@ their jobs' pages (checked through the UI's own GraphQL); a `pcw run` killed wit
 the ledger job leaves a run holding the warehouse's pool slot, which the next `pcw run` finds, marks
 failed and frees before it builds; a signal stops `pcw run` even while its step waits for the pool."""
 
+import io
 import os
 import signal
 import subprocess
@@ -157,6 +158,13 @@ def test_a_signal_stops_a_build_waiting_for_the_pool(landing, tmp_path):
         assert "stopped by SIGTERM" in err and "Traceback" not in err, err
         [run] = instance.get_runs()
         assert run.status == dg.DagsterRunStatus.CANCELED
+        # what `pcw run` said while it waited, on a terminal
+        said = io.StringIO()
+        progress = BuildProgress(said, interactive=True)
+        progress.start(run.job_name)
+        for entry in instance.all_logs(run.run_id):
+            progress.on_event(entry)
+        assert f"waiting: another run's step holds the pool {WAREHOUSE_POOL}" in said.getvalue()
         pool = storage.get_concurrency_info(WAREHOUSE_POOL)
         assert (pool.active_run_ids, pool.pending_run_ids) == ({"another-run"}, set())  # its waiting step withdrawn
 
