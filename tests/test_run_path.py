@@ -90,11 +90,23 @@ def test_a_build_records_its_runs_where_the_ui_lists_them(landing, tmp_path, mon
                 assert job["runs"] == [{"runId": run.run_id, "status": "SUCCESS"}], job
 
 
-def first_step_started(instance: dg.DagsterInstance, job_name: str) -> dg.DagsterRun | None:
-    for run in instance.get_runs(dg.RunsFilter(job_name=job_name)):
-        if instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_START):
-            return run
-    return None
+def frozen_holding_the_pool(process: subprocess.Popen, instance: dg.DagsterInstance) -> dg.DagsterRun | None:
+    """Stop `process` (SIGSTOP) at a moment one of its ledger_job runs holds the pool's slot, and
+    return that run; None (the process running on) if it holds none when stopped. Ledger steps of a
+    tiny sample take well under a second: a kill aimed by polling alone can land between two steps."""
+    storage = instance.event_log_storage
+    if not storage.get_concurrency_info(WAREHOUSE_POOL).active_run_ids:
+        return None
+    process.send_signal(signal.SIGSTOP)
+    try:
+        holders = storage.get_concurrency_info(WAREHOUSE_POOL).active_run_ids
+        runs = instance.get_runs(dg.RunsFilter(run_ids=list(holders), job_name="ledger_job")) if holders else []
+    except Exception:  # the stopped process held the storage's lock: try again
+        runs = []
+    if not runs:
+        process.send_signal(signal.SIGCONT)
+        return None
+    return runs[0]
 
 
 def wait_for(condition, timeout: float, what: str):
@@ -102,7 +114,7 @@ def wait_for(condition, timeout: float, what: str):
     while time.monotonic() < deadline:
         if found := condition():
             return found
-        time.sleep(0.5)
+        time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what}")
 
 
@@ -113,7 +125,7 @@ def test_a_run_killed_with_its_command_frees_the_pool_for_the_next_build(landing
         first = subprocess.Popen([PCW, "run"], env=env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE,
                                  stderr=subprocess.STDOUT, text=True)
         try:
-            dead = wait_for(lambda: first_step_started(instance, "ledger_job"), 600, "a ledger step")
+            dead = wait_for(lambda: frozen_holding_the_pool(first, instance), 600, "a ledger step holding the pool")
         finally:
             first.kill()  # kill -9, in the middle of the ledger job
             first.communicate(timeout=60)  # reaped: its pid no longer exists
