@@ -15,7 +15,6 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-import yaml
 from dagster._core.storage.tags import REPOSITORY_LABEL_TAG
 from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster_graphql.test.utils import execute_dagster_graphql
@@ -66,7 +65,7 @@ def test_a_build_records_its_runs_where_the_ui_lists_them(landing, tmp_path, mon
         monkeypatch.setenv(name, value)  # the code server the UI's GraphQL starts reads these
     with project_instance(tmp_path / "dagster_home") as instance:
         with kept_environment():
-            result = build_warehouse(landing, instance, progress=BuildProgress(open(os.devnull, "w")))
+            result = build_warehouse(landing, instance, progress=BuildProgress(io.StringIO()))
         assert result.success, "\n".join(result.failures())
 
         runs = instance.get_runs()
