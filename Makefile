@@ -21,8 +21,8 @@ run: setup  ## build the warehouse on the sample data and print the headline fig
 test: setup-spark  ## the test suite (with the Spark equality test: tests/test_spark_equality.py)
 	@$(UV) run --locked --extra spark pytest -q
 
-dev: setup  ## the Dagster UI on the same definitions
-	@$(UV) run --locked dagster dev
+dev: setup  ## the Dagster UI on the same definitions (pcw dev: dagster dev that Ctrl-C and SIGTERM stop, even started in the background)
+	@$(UV) run --locked pcw dev
 
 generate: setup  ## (re)write the default sample landing files
 	@$(UV) run --locked pcw generate

@@ -1,10 +1,10 @@
-"""Build the whole warehouse in-process, the way the sensors chain it in production:
-registers, then the ledger months in one backfill run, then the dbt marts; only what changed since
-the last build (a build with nothing new does nothing)."""
+"""Build the whole warehouse, the way the sensors chain it in production: registers, then the
+ledger months in one backfill run, then the dbt marts; only what changed since the last build (a
+build with nothing new does nothing). Each run is recorded for the code location the UI shows and
+worked by this process (runs.py)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext, redirect_stdout
 from dataclasses import dataclass, field
@@ -18,6 +18,7 @@ from dagster_project.definitions import build_definitions
 from dagster_project.ingest.loader import changed_partitions, landing_months
 from dagster_project.progress import BuildProgress
 from dagster_project.recompute import marts_up_to_date
+from dagster_project.runs import create_run, execute
 from dagster_project.settings import PROJECT_ROOT, Settings, read_warehouse
 
 
@@ -108,15 +109,11 @@ def _job_runner(
 
     def run(job_name: str, tags: dict | None = None, months: tuple[str, str] | None = None) -> bool:
         job = defs.resolve_job_def(job_name)
-        run_id = str(uuid.uuid4())
+        dagster_run = create_run(instance, job, tags or {}, {"loggers": {"console": {"config": {"log_level": log_level}}}})
         if progress:
-            instance.add_event_listener(run_id, progress.on_event)
             progress.start(job_name, months)
         with _stdout_to(dbt_log_path(settings)) if job_name == "marts_job" else nullcontext():
-            result.runs[job_name] = job.execute_in_process(
-                instance=instance, tags=tags, raise_on_error=False, run_id=run_id,
-                run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-            )
+            result.runs[job_name] = execute(instance, job, dagster_run, progress.on_event if progress else None)
         if progress:
             progress.finish(result.runs[job_name].success)
         return result.runs[job_name].success

@@ -8,6 +8,7 @@
     pcw plan export  the 2026–2030 credit plan for planners: xlsx / csv / parquet and charts, from the
                      published copies of the marts
     pcw fingerprint  rows and a content hash of every table: two loads of the same files print the same
+    pcw dev          the Dagster UI (dagster dev) on the same definitions; Ctrl-C or SIGTERM stops it
 """
 
 from __future__ import annotations
@@ -103,10 +104,22 @@ def _build(settings: Settings, builder, what: str, started: float) -> bool:
 
     from dagster_project.progress import BuildProgress
 
+    from dagster_project.runs import Stopped, recover_dead_runs
+
     # With DAGSTER_HOME set (make run), the runs are recorded where `dagster dev` shows them.
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     with instance:
-        result = builder(settings, instance, progress=BuildProgress(sys.stdout))
+        for dead in recover_dead_runs(instance):
+            print(f"A {dead.job_name} run ({dead.run_id}) had died with its process (pid {dead.pid}): "
+                  "marked failed, its place in the pool freed")
+        try:
+            result = builder(settings, instance, progress=BuildProgress(sys.stdout))
+        except Stopped as stopped:
+            print(f"\n{what} build stopped by {stopped}: the {stopped.run.job_name} run ({stopped.run.run_id}) "
+                  "is canceled; build again to finish", file=sys.stderr, flush=True)
+            sys.stdout.flush()
+            # the run's thread may be inside a step: end the process now (a load commits whole or not at all)
+            os._exit(stopped.exit_code)
     elapsed = time.perf_counter() - started
     plan = getattr(result, "plan", None)
     if plan is not None and plan.nothing_to_do:
@@ -212,6 +225,18 @@ def _fingerprint(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dev(args: argparse.Namespace) -> int:
+    """`dagster dev`, stoppable however it was started. A process started in the background by a
+    non-interactive shell (`make dev &`, a script, an IDE's runner) inherits SIGINT ignored, and
+    `dagster dev` gives SIGTERM the handling SIGINT has: it would ignore both. Python installs its
+    Ctrl-C handler only where SIGINT has its default action, which survives the exec."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    dagster = Path(sys.executable).with_name("dagster")
+    os.execv(dagster, [str(dagster), "dev", *args.dagster_args])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = Parser(prog="pcw", description="Policy Credit Warehouse")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -252,7 +277,13 @@ def main(argv: list[str] | None = None) -> int:
     marts = commands.add_parser("marts", help="rebuild the marts only, on the dbt target PCW_DBT_TARGET (duckdb or spark)")
     marts.set_defaults(handler=_marts)
 
-    args = parser.parse_args(argv)
+    dev = commands.add_parser("dev", help="the Dagster UI (dagster dev) on the same definitions; Ctrl-C or SIGTERM stops it")
+    dev.set_defaults(handler=_dev)  # its other options go to dagster dev (e.g. -p 3001)
+
+    args, others = parser.parse_known_args(argv)
+    if others and args.command != "dev":
+        parser.error(f"unrecognized arguments: {' '.join(others)}")
+    args.dagster_args = others
     if args.command in ("run", "marts"):  # the commands that load Dagster; the others stay free of its import
         from dagster_project.known_warnings import filter_known_warnings
 

@@ -124,7 +124,11 @@ class BuildProgress:
             else:
                 tally.dbt_done.add(check)
                 tally.dbt_tests += 1
-        else:
+        elif kind == "ENGINE_EVENT" and "blocked by limit for pool" in (event.message or ""):
+            pool = _value(data.metadata or {}, "pool", "")
+            self.line.update(f"{self._status(tally)} — waiting: another run's step holds the pool {pool}")
+            return
+        elif kind != "STEP_START":  # a step that waited has its turn
             return
         self.line.update(self._status(tally))
 
