@@ -13,13 +13,11 @@ from pathlib import Path
 import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from dagster_project.contract import LANDING_SOURCES
+from dagster_project.build_plan import BuildPlan, plan_build
 from dagster_project.definitions import build_definitions
-from dagster_project.ingest.loader import changed_partitions, landing_months
 from dagster_project.progress import BuildProgress
-from dagster_project.recompute import marts_up_to_date
 from dagster_project.runs import create_run, execute
-from dagster_project.settings import PROJECT_ROOT, Settings, read_warehouse
+from dagster_project.settings import Settings
 
 
 @dataclass
@@ -46,45 +44,6 @@ class BuildResult:
                             f"{evaluation.description or ''}"
                         )
         return lines
-
-
-@dataclass(frozen=True)
-class BuildPlan:
-    """What a build has to do: the registers and ledger months whose landing files differ from
-    their last load, and whether the published marts lag the loads or the code."""
-
-    registers: list[str]
-    ledger_months: list[str]  # YYYY-MM
-    marts_stale: bool
-
-    @property
-    def nothing_to_do(self) -> bool:
-        return not (self.registers or self.ledger_months or self.marts_stale)
-
-
-def plan_build(settings: Settings, everything: bool = False, partitions: dg.PartitionsDefinition | None = None) -> BuildPlan:
-    """What changed since the last build; `everything` plans every load and the marts (the loads
-    still skip partitions whose files they already hold). Ledger files of a month that is not a
-    partition (before the first, after this month) wait."""
-    registers = [s.name for s in LANDING_SOURCES.values() if not s.monthly]
-
-    def ledger_months(months) -> list[str]:
-        return sorted(m for m in set(months) if partitions is None or partitions.has_partition_key(f"{m}-01"))
-
-    every_month = ledger_months(m for s in LANDING_SOURCES.values() if s.monthly for m in landing_months(settings.landing_dir, s))
-    if everything or not settings.warehouse_path.exists():
-        return BuildPlan(registers, every_month, True)
-    with read_warehouse(settings.warehouse_path) as conn:
-        if not {"admin_units_old", "admin_units_new"} <= {t for (t,) in conn.execute(
-            "select table_name from information_schema.tables where table_schema = 'raw'"
-        ).fetchall()}:
-            return BuildPlan(registers, every_month, True)
-        changed = {s.name: changed_partitions(conn, s, settings.landing_dir) for s in LANDING_SOURCES.values()}
-        return BuildPlan(
-            registers=[name for name in registers if changed[name]],
-            ledger_months=ledger_months(m for s in LANDING_SOURCES.values() if s.monthly for m in changed[s.name]),
-            marts_stale=not marts_up_to_date(conn, PROJECT_ROOT),
-        )
 
 
 def dbt_log_path(settings: Settings) -> Path:
@@ -136,15 +95,16 @@ def build_warehouse(
     log_level: str = "WARNING",
     everything: bool = False,
     progress: BuildProgress | None = None,
+    plan: BuildPlan | None = None,
 ) -> BuildResult:
-    """Load what changed since the last build, then rebuild the marts if anything did (or they lag)."""
+    """Load what changed since the last build (or what `plan`, made just before, says), then rebuild
+    the marts if anything did (or they lag)."""
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-    defs = build_definitions(settings)
-    partitions = defs.resolve_job_def("ledger_job").partitions_def
-    plan = plan_build(settings, everything, partitions)
+    plan = plan or plan_build(settings, everything)
     result = BuildResult(plan=plan)
     if plan.nothing_to_do:
         return result
+    defs = build_definitions(settings)
     run = _job_runner(defs, settings, instance, result, log_level, progress)
 
     if plan.registers and not run("registers_job"):

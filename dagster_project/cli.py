@@ -67,11 +67,21 @@ def _run(args: argparse.Namespace) -> int:
         print(f"Generating the default sample (reference province) into {settings.landing_dir} …")
         generate(settings.landing_dir, GenerationConfig())
 
-    from dagster_project.build import build_warehouse
+    from dagster_project.build_plan import plan_build
 
     print(f"Building the warehouse {settings.warehouse_path} …")
-    if not _build(settings, build_warehouse, "Warehouse", started):
-        return 1
+    plan = plan_build(settings)  # before Dagster loads: an unchanged warehouse answers in a second or two
+    if plan.nothing_to_do:
+        print(f"Nothing new in {settings.landing_dir} and the marts are up to date: nothing to build "
+              f"({time.perf_counter() - started:.1f} s)")
+        _print_not_loaded(settings)
+    else:
+        from functools import partial
+
+        from dagster_project.build import build_warehouse
+
+        if not _build(settings, partial(build_warehouse, plan=plan), "Warehouse", started):
+            return 1
     # the build succeeded: the figures are a summary, their date a default the data may not reach;
     # `pcw kpis` adds their recomputation from the raw tables
     _print_summary(settings, args.as_of, cross_check=False)
@@ -121,10 +131,6 @@ def _build(settings: Settings, builder, what: str, started: float) -> bool:
             # the run's thread may be inside a step: end the process now (a load commits whole or not at all)
             os._exit(stopped.exit_code)
     elapsed = time.perf_counter() - started
-    plan = getattr(result, "plan", None)
-    if plan is not None and plan.nothing_to_do:
-        print(f"Nothing new in {settings.landing_dir} and the marts are up to date: nothing to build ({elapsed:.1f} s)")
-        return True
     if not result.success:
         for line in result.failures():
             print(f"  {line}", file=sys.stderr)
@@ -132,6 +138,18 @@ def _build(settings: Settings, builder, what: str, started: float) -> bool:
         return False
     print(f"{what} built in {elapsed:.0f} s")
     return True
+
+
+def _print_not_loaded(settings: Settings) -> None:
+    """Files of the landing folder that no load takes (the loads record them in the manifest)."""
+    from dagster_project.ingest.landing import not_loaded
+
+    if strays := not_loaded(settings.landing_dir):
+        print(f"Not loaded from {settings.landing_dir}:")
+        for f in strays[:20]:
+            print(f"  {f.source_file}: {f.reason}")
+        if len(strays) > 20:
+            print(f"  … and {len(strays) - 20} more")
 
 
 def _warehouse_provinces(settings: Settings) -> dict[str, str]:

@@ -10,7 +10,7 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 from dagster._core.test_utils import create_run_for_test
 
 from dagster_project.assets.ingest import ledger_partitions
-from dagster_project.build import plan_build
+from dagster_project.build_plan import ledger_span, plan_build
 from dagster_project.jobs import build_monthly_ledger_schedule
 from dagster_project.sensors import (
     build_landing_folder_sensor,
@@ -68,8 +68,21 @@ def test_the_setting_comes_from_the_environment(monkeypatch):
 def test_the_whole_build_loads_the_ledger_months_that_are_partitions(tmp_path):
     settings = settings_for(tmp_path, "2024-01")
     drop(settings.landing_dir, *(f"transactions/08/transactions_08_{m}.parquet" for m in ("2023-12", "2024-01", "2024-03")))
-    assert plan_build(settings, partitions=ledger_partitions(settings)).ledger_months == ["2024-01", "2024-03"]
-    assert plan_build(settings, partitions=dg.MonthlyPartitionsDefinition(start_date="2025-01-01")).ledger_months == []
+    assert plan_build(settings).ledger_months == ["2024-01", "2024-03"]
+    assert plan_build(settings, span=("2025-01", THIS_MONTH)).ledger_months == []
+
+
+def test_the_build_plan_sees_the_partitions_the_definitions_make(tmp_path, monkeypatch):
+    """The plan works out the ledger partitions without loading Dagster: the same months."""
+    settings = settings_for(tmp_path)
+    drop(settings.landing_dir, "transactions/08/transactions_08_2023-11.parquet")
+    for load_date in (None, "2027-03-15"):  # a load date set ahead moves the end with it
+        if load_date:
+            monkeypatch.setenv("PCW_LOAD_DATE", load_date)
+        partitions = ledger_partitions(settings)
+        first, last = ledger_span(settings)
+        assert (f"{first}-01", f"{last}-01") == (partitions.get_first_partition_key(), partitions.get_last_partition_key())
+    assert last == max("2027-03", THIS_MONTH)
 
 
 def test_the_schedule_loads_last_month_when_it_is_a_partition():

@@ -4,28 +4,16 @@ Registers (snapshots) are unpartitioned. Monthly ledgers are partitioned by mont
 one month or, in a backfill, a range of months in one run, each month all or nothing.
 """
 
-import os
-from datetime import datetime, timezone
-
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from dagster_project.build_plan import first_ledger_month, months_ahead
 from dagster_project.contract import LANDING_SOURCES, LandingSource
-from dagster_project.ingest.landing import NotLoaded, month_after_load, not_loaded, record_not_loaded, summary
-from dagster_project.ingest.loader import PartitionLoad, landing_months, load_months, load_register
-from dagster_project.ingest.rules import REFERENCES, load_date
+from dagster_project.ingest.landing import NotLoaded, not_loaded, record_not_loaded, summary
+from dagster_project.ingest.loader import PartitionLoad, load_months, load_register
+from dagster_project.ingest.rules import REFERENCES
 from dagster_project.resources import LandingFolder
 from dagster_project.settings import DATA_TEAM, WAREHOUSE_POOL, Settings
-
-
-def first_ledger_month(settings: Settings) -> str:
-    """PCW_FIRST_LEDGER_MONTH, else the earliest ledger month in the landing folder (not after the
-    load month), else this month."""
-    if settings.first_ledger_month:
-        return settings.first_ledger_month
-    months = [m for s in LANDING_SOURCES.values() if s.monthly for m in landing_months(settings.landing_dir, s)
-              if not month_after_load(m)]
-    return min(months, default=f"{datetime.now(timezone.utc):%Y-%m}")
 
 
 def ledger_partitions(settings: Settings) -> dg.MonthlyPartitionsDefinition:
@@ -33,10 +21,7 @@ def ledger_partitions(settings: Settings) -> dg.MonthlyPartitionsDefinition:
     send before it ends; the end moves with the calendar, the start is fixed when the definitions load.
     A load date set ahead (PCW_LOAD_DATE, ingest/rules.py, e.g. for a sample generated past today)
     moves the end with it."""
-    today = datetime.now(timezone.utc).date()
-    load_day = load_date() if os.environ.get("PCW_LOAD_DATE") else today
-    months_ahead = max(0, (load_day.year - today.year) * 12 + load_day.month - today.month)
-    return dg.MonthlyPartitionsDefinition(start_date=f"{first_ledger_month(settings)}-01", end_offset=1 + months_ahead)
+    return dg.MonthlyPartitionsDefinition(start_date=f"{first_ledger_month(settings)}-01", end_offset=1 + months_ahead())
 
 # Row rules look rows up in their parents' tables (ingest/rules.py, REFERENCES), so those load first.
 REFERENCED_TABLES = {name: list(dict.fromkeys(r.parent for r in REFERENCES.get(name, []))) for name in LANDING_SOURCES}
