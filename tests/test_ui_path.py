@@ -4,6 +4,7 @@ launcher in its own process, and each step in a fresh subprocess of the multipro
 (in-process runs, the other tests and `pcw run`, share the test's Python process and hide what only
 a fresh step process meets). And a backfill's quality gates, as the UI shows them month by month."""
 
+import io
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,11 +21,12 @@ from dagster._daemon.run_coordinator import QueuedRunCoordinatorDaemon
 from dagster_graphql.client.query import LAUNCH_PIPELINE_EXECUTION_MUTATION
 from dagster_graphql.test.utils import execute_dagster_graphql
 
+from dagster_project.build import BuildResult
 from dagster_project.checks import expectations
 from dagster_project.definitions import build_definitions
-from dagster_project.settings import read_warehouse
+from dagster_project.progress import BuildProgress
 from dagster_project.sample_data import GenerationConfig, generate
-from dagster_project.settings import PROJECT_ROOT, Settings
+from dagster_project.settings import PROJECT_ROOT, Settings, read_warehouse
 from tests.conftest import kept_environment
 
 MONTH = "2025-01-01"
@@ -190,6 +192,7 @@ def test_a_backfill_shows_its_gates_month_by_month_passed_or_failed(sample, monk
         second_half = load_ledgers(sample, instance, "2025-07", "2025-12")
         assert not second_half.success  # the gate still blocks
         transactions, deposits = gate_status(ui, TRANSACTIONS), gate_status(ui, DEPOSITS)
+        said = said_of_gates(instance, second_half)
 
     assert deposits["partitionStatuses"]["ranges"] == [months("2025-01", "2025-12", "SUCCEEDED")]
     assert transactions["partitionStatuses"]["ranges"] == [
@@ -205,3 +208,18 @@ def test_a_backfill_shows_its_gates_month_by_month_passed_or_failed(sample, monk
     broken = rows_loaded(sample, "transactions", "2025-09")
     assert september.description.startswith(f"FAILED: {SEPTEMBER_RULE} — {broken} rows, e.g. "), september.description
     assert september.description.count("transactions_08_2025-09.parquet:") == expectations.EXAMPLES_PER_RULE
+    # and `pcw run` says so: a gate with a failed month failed, once, naming the month
+    failed_checks = [f for f in BuildResult(runs={"ledger_job": second_half}).failures() if " / check " in f]
+    assert failed_checks == [f"ledger_job / check raw/transactions:great_expectations (2025-09): {september.description}"]
+    assert said == "Quality gates: 1 passed, 1 FAILED (raw/transactions)"
+
+
+def said_of_gates(instance: dg.DagsterInstance, run: dg.ExecuteInProcessResult) -> str:
+    """What `pcw run` prints of a ledger run's gates, from the run's events."""
+    out = io.StringIO()
+    progress = BuildProgress(out, interactive=False)
+    progress.start("ledger_job", ("2025-07-01", "2025-12-01"))
+    for entry in instance.all_logs(run.run_id):
+        progress.on_event(entry)
+    progress.finish(run.success)
+    return out.getvalue().splitlines()[-1]
