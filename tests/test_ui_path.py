@@ -208,6 +208,11 @@ def test_a_backfill_shows_its_gates_month_by_month_passed_or_failed(sample, monk
     broken = rows_loaded(sample, "transactions", "2025-09")
     assert september.description.startswith(f"FAILED: {SEPTEMBER_RULE} — {broken} rows, e.g. "), september.description
     assert september.description.count("transactions_08_2025-09.parquet:") == expectations.EXAMPLES_PER_RULE
+    # the audit keeps each run's outcomes once, for the months validated together
+    with read_warehouse(sample.warehouse_path) as conn:
+        kept = conn.execute("select partition_key, count(*), sum(unexpected_count) filter (where not passed) "
+                            "from audit.quality_results where guarded_table = 'raw.transactions' group by 1 order by 1").fetchall()
+    assert kept == [("2025-01..2025-06", transactions_rules, None), ("2025-07..2025-12", transactions_rules, broken)]
     # and `pcw run` says so: a gate with a failed month failed, once, naming the month
     failed_checks = [f for f in BuildResult(runs={"ledger_job": second_half}).failures() if " / check " in f]
     assert failed_checks == [f"ledger_job / check raw/transactions:great_expectations (2025-09): {september.description}"]
