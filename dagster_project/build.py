@@ -39,8 +39,9 @@ class BuildResult:
                 elif event.event_type_value == "ASSET_CHECK_EVALUATION":
                     evaluation = event.event_specific_data
                     if not evaluation.passed:
+                        month = f" ({evaluation.partition[:7]})" if evaluation.partition else ""  # a ledger gate's month
                         lines.append(
-                            f"{job} / check {evaluation.asset_key.to_user_string()}:{evaluation.check_name}: "
+                            f"{job} / check {evaluation.asset_key.to_user_string()}:{evaluation.check_name}{month}: "
                             f"{evaluation.description or ''}"
                         )
         return lines

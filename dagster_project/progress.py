@@ -121,6 +121,7 @@ class BuildProgress:
             check = (data.asset_key, data.check_name)
             if data.check_name == GATE_CHECK:
                 (tally.gates_passed if data.passed else tally.gates_failed).add(check)
+                tally.gates_passed -= tally.gates_failed  # a ledger gate judges each month: one failed month fails it
             else:
                 tally.dbt_done.add(check)
                 tally.dbt_tests += 1

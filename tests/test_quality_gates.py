@@ -8,7 +8,9 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from dagster_project.checks import quality_gates
-from dagster_project.checks.expectations import EXPECTATIONS_DIR, load_suite, record_outcomes, suite_columns, validate_table
+from dagster_project.checks.expectations import (
+    EXPECTATIONS_DIR, RuleOutcome, load_suite, record_outcomes, suite_columns, validate_table,
+)
 
 
 def test_every_suite_is_valid_json_with_named_rules():
@@ -126,3 +128,39 @@ def test_a_gate_that_stops_without_a_verdict_fails_and_blocks(tmp_path, monkeypa
     assert "stopped without a verdict on raw.groups: SystemExit(0)" in failure.event_specific_data.error.message
     assert not result.success and not result.get_asset_check_evaluations()
     assert dg.AssetKey("downstream") not in {m.asset_key for m in result.get_asset_materialization_events()}
+
+
+def _deposit(month: str, line: int, **changes) -> dict:
+    row = {"deposit_id": f"D{month}-{line}", "group_id": "G1", "depositing_members": 20, "amount": 1_500_000,
+           "commune_code": "02236", "source_file": f"savings_deposits/08/savings_deposits_08_{month}.csv",
+           "source_line": line}
+    return row | changes
+
+
+def test_months_validated_together_fail_only_where_their_rows_broke_a_rule(tmp_path):
+    # March: a deposit under 5,000 VND; a deposit id sent in both February and April
+    deposits = pd.DataFrame([
+        *(_deposit("2024-01", i) for i in range(1, 4)),
+        *(_deposit("2024-02", i) for i in range(1, 3)), _deposit("2024-02", 3, deposit_id="D-TWICE"),
+        _deposit("2024-03", 1), _deposit("2024-03", 2, amount=4_000),
+        _deposit("2024-04", 1, deposit_id="D-TWICE"), _deposit("2024-04", 2),
+    ])
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as conn:
+        conn.execute("create schema raw")
+        conn.execute("create table raw.savings_deposits as select * from deposits")
+        outcomes = validate_table(conn, "raw", "savings_deposits", ["2024-01", "2024-02", "2024-03", "2024-04"])
+
+    def failed(month: str) -> dict:
+        return {o.rule: (o.unexpected_count, o.examples) for o in (o.in_month(month) for o in outcomes) if not o.success}
+
+    unique, least = "deposit_id is unique", "a deposit is at least 5,000 VND"
+    assert {o.rule: o.unexpected_count for o in outcomes if not o.success} == {unique: 2, least: 1}  # the range's
+    assert failed("2024-01") == {}
+    assert failed("2024-02") == {unique: (1, ["savings_deposits/08/savings_deposits_08_2024-02.csv:3 deposit_id=D-TWICE "
+                                              "deposit_id=D-TWICE"])}
+    assert failed("2024-03") == {least: (1, ["savings_deposits/08/savings_deposits_08_2024-03.csv:2 deposit_id=D2024-03-2 "
+                                             "amount=4000"])}
+    assert set(failed("2024-04")) == {unique}
+    # a rule no row is to blame for (a row count, say) fails every month
+    whole_table = RuleOutcome("the table holds 124 rows", "expect_table_row_count_to_equal", False, 0, [])
+    assert not whole_table.in_month("2024-01").success

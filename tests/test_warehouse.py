@@ -1,5 +1,6 @@
 """End to end: the small sample (conftest.py) through Dagster (ingestion, GX gates), dbt and the marts."""
 
+from collections import Counter
 from datetime import date
 
 import dagster as dg
@@ -9,6 +10,7 @@ import pytest
 
 from dagster_project.build import build_warehouse
 from dagster_project.checks.expectations import EXPECTATIONS_DIR
+from dagster_project.contract import LANDING_SOURCES
 from dagster_project.definitions import build_definitions
 from dagster_project.fingerprint import table_fingerprints
 from dagster_project.reference.admin_units import commune_crosswalk
@@ -47,7 +49,10 @@ def test_every_quality_gate_and_dbt_test_ran_and_passed(warehouse):
                    if e.event_type_value == "ASSET_CHECK_EVALUATION"]
     gx = [e for e in evaluations if e.check_name == "great_expectations"]
     suites = sorted(EXPECTATIONS_DIR.glob("*/*.json"))
-    assert len(gx) == len(suites) and all(e.passed for e in gx)  # every suite, raw and marts, once
+    # every suite, raw and marts, once; a ledger's once a month loaded, each month its own verdict
+    ledgers, months = {s.name for s in LANDING_SOURCES.values() if s.monthly}, result.plan.ledger_months
+    assert Counter(e.asset_key.path[-1] for e in gx) == {p.stem: len(months) if p.stem in ledgers else 1 for p in suites}
+    assert {e.partition[:7] for e in gx if e.partition} == set(months) and all(e.passed for e in gx)
     assert len(evaluations) > len(gx) and all(e.passed for e in evaluations)
     # and every rule's outcome is kept in the warehouse
     kept = query(settings, "select guarded_table, count(*) as rules from audit.quality_results group by all")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -29,11 +29,21 @@ class RuleOutcome:
     success: bool
     unexpected_count: int
     examples: list
+    # A failed rule over months validated together: the rows that broke it (count, examples) by month
+    by_month: dict[str, tuple[int, list]] = field(default_factory=dict)
 
     def describe(self) -> str:
         if self.success:
             return f"ok: {self.rule}"
         return f"FAILED: {self.rule} — {self.unexpected_count} rows, e.g. {self.examples}"
+
+    def in_month(self, month: str) -> RuleOutcome:
+        """The rule on one month's rows: a failed rule fails the months of the rows that broke it, or
+        every month where no row is to blame (a rule on the table as a whole)."""
+        if self.success or not self.by_month:
+            return self
+        count, examples = self.by_month.get(month, (0, []))
+        return replace(self, success=not count, unexpected_count=count, examples=examples, by_month={})
 
 
 def suite_path(folder: str, table: str) -> Path:
@@ -87,10 +97,13 @@ def _import_great_expectations():
     return gx
 
 
-def validate_frame(frame: pd.DataFrame, suite: dict, row_column: str | None = None) -> list[RuleOutcome]:
+def validate_frame(
+    frame: pd.DataFrame, suite: dict, row_column: str | None = None, month_column: str | None = None
+) -> list[RuleOutcome]:
     """Validate `frame` with `suite`. With `row_column` (a column of `frame` naming each row: file,
     line, key), an example of a failed rule is the row's name, with the value only where the column
-    holds no personal data; without it, the value itself (a mart's loan or group id)."""
+    holds no personal data; without it, the value itself (a mart's loan or group id). With
+    `month_column` (each row's landing month), a failed rule also counts its rows month by month."""
     gx = _import_great_expectations()  # costs seconds: only when a check runs
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -103,7 +116,9 @@ def validate_frame(frame: pd.DataFrame, suite: dict, row_column: str | None = No
         .get_batch(batch_parameters={"dataframe": frame})
     )
     expectation_suite = gx.ExpectationSuite(name=suite["name"], expectations=suite["expectations"], meta=suite.get("meta"))
-    result = batch.validate(expectation_suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLES_PER_RULE})
+    # COMPLETE lists every row that broke a rule, for the months; SUMMARY only the first few
+    result_format = "COMPLETE" if month_column else "SUMMARY"
+    result = batch.validate(expectation_suite, result_format={"result_format": result_format, "partial_unexpected_count": EXAMPLES_PER_RULE})
     outcomes = []
     for item in result.results:
         config = item.expectation_config
@@ -115,18 +130,39 @@ def validate_frame(frame: pd.DataFrame, suite: dict, row_column: str | None = No
                 success=bool(item.success),
                 unexpected_count=int(details.get("unexpected_count") or 0),
                 examples=_examples(frame, config.kwargs, details, row_column),
+                by_month=_by_month(frame, config.kwargs, details, row_column, month_column) if month_column else {},
             )
         )
     return outcomes
 
 
 def _examples(frame: pd.DataFrame, kwargs: dict, details: dict, row_column: str | None) -> list:
-    values = (details.get("partial_unexpected_list") or [])[:EXAMPLES_PER_RULE]
+    return _named_examples(frame, kwargs, details.get("partial_unexpected_list") or [],
+                           details.get("partial_unexpected_index_list") or [], row_column)
+
+
+def _by_month(frame: pd.DataFrame, kwargs: dict, details: dict, row_column: str | None, month_column: str) -> dict:
+    """The rows that broke a rule, month by month: {month: (rows, examples)}. None named (a rule on
+    the table as a whole): no month to blame."""
+    months: dict[str, list] = {}
+    for row in details.get("unexpected_index_list") or []:  # every row (GX cuts unexpected_list at 200)
+        months.setdefault(str(frame.at[row, month_column]), []).append(row)
+    columns = _expectation_columns(kwargs)
+
+    def values(rows: list) -> list:
+        return [frame.at[row, columns[0]] for row in rows[:EXAMPLES_PER_RULE]] if len(columns) == 1 else []
+
+    return {month: (len(rows), _named_examples(frame, kwargs, values(rows), rows, row_column))
+            for month, rows in sorted(months.items())}
+
+
+def _named_examples(frame: pd.DataFrame, kwargs: dict, values: list, rows: list, row_column: str | None) -> list:
+    values = values[:EXAMPLES_PER_RULE]
     columns = _expectation_columns(kwargs)
     personal = bool(PERSONAL_COLUMNS & set(columns))
     if row_column is None:
         return [] if personal else ["empty" if _missing(v) else _plain(v) for v in values]
-    rows = (details.get("partial_unexpected_index_list") or [])[:EXAMPLES_PER_RULE]
+    rows = rows[:EXAMPLES_PER_RULE]
     names = [str(frame.at[index, row_column]) for index in rows]
     if personal or len(values) != len(names):
         return names
@@ -191,7 +227,7 @@ def validate_table(
     columns = ", ".join(f'{e} as "{c}"' for c, e in expressions.items()) or "1 as row_present"
     where, params = "", []
     if months is not None:
-        where, params = "where regexp_extract(source_file, '_(\\d{4}-\\d{2})\\.[a-z]+$', 1) = any(?::varchar[])", [months]
+        where, params = f"where {FILE_MONTH} = any(?::varchar[])", [months]
     elif as_of_from is not None:
         where, params = "where as_of_date >= ?", [as_of_from]
     relation = suite_relation(suite, schema, table)
@@ -212,14 +248,21 @@ def validate_table(
     if all(o.success for o in outcomes):
         return outcomes
     # A failure is validated again with each row's name (only then: the names cost memory), for
-    # exact counts and examples that name rows rather than show personal data.
+    # exact counts and examples that name rows rather than show personal data, and with each row's
+    # month where several months are validated together, for the months that failed.
     row_name = _row_name_expression(conn, relation, schema, table, suite)
-    if row_name is None:
-        return outcomes if every_row else validate_frame(frame(f"select {columns}"), suite)
-    return validate_frame(frame(f'select {columns}, {row_name} as "{ROW_NAME}"'), suite, ROW_NAME)
+    named = [f'{row_name} as "{ROW_NAME}"'] if row_name else []
+    by_month = [f'{FILE_MONTH} as "{ROW_MONTH}"'] if months is not None else []
+    if not named and not by_month and every_row:
+        return outcomes
+    return validate_frame(frame(f"select {', '.join([columns, *named, *by_month])}"), suite,
+                          ROW_NAME if named else None, ROW_MONTH if by_month else None)
 
 
-ROW_NAME = "__row__"  # a column the suites never name
+ROW_NAME = "__row__"  # columns the suites never name
+ROW_MONTH = "__month__"
+# The landing month of a ledger row, from its file's name (`transactions_08_2024-06.parquet`)
+FILE_MONTH = "regexp_extract(source_file, '_(\\d{4}-\\d{2})\\.[a-z]+$', 1)"
 
 
 def _row_name_expression(

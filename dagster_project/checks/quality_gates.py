@@ -3,20 +3,28 @@ assets downstream and says which rule failed, on how many rows, with examples.
 
 Suites in `expectations/raw/` guard the loaded tables (per partition for the ledgers); suites in
 `expectations/marts/` guard tables dbt builds in the warehouse's `main` schema.
+
+A ledger gate validates the months of its run together (a backfill loads a range of months in one
+run) and gives a verdict for each month, so that the UI shows every month passed or failed.
 """
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import dagster as dg
+from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluationTargetMaterializationData
 from dagster_dbt.metadata_set import DbtMetadataSet
 from dagster_duckdb import DuckDBResource
 
-from dagster_project.checks.expectations import load_suite, record_outcomes, suite_path, suite_relation, validate_table
+from dagster_project.checks.expectations import (
+    RuleOutcome, load_suite, record_outcomes, suite_path, suite_relation, validate_table,
+)
 from dagster_project.recompute import last_window
 from dagster_project.settings import WAREHOUSE_POOL
 
 DBT_SCHEMA = "main"  # where dbt-duckdb builds the models (dbt/profiles.yml sets no other schema)
+GATE = "great_expectations"
+GateEvent = dg.AssetCheckResult | dg.AssetCheckEvaluation | dg.Output  # what a gate yields
 
 
 def build_quality_gate(
@@ -29,13 +37,13 @@ def build_quality_gate(
 ) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=asset_key,
-        name="great_expectations",
+        name=GATE,
         description=f"Great Expectations suite expectations/{suite_folder}/{table}.json",
         blocking=True,
         pool=WAREHOUSE_POOL,
         partitions_def=partitions_def,
     )
-    def quality_gate(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource) -> dg.AssetCheckResult:
+    def quality_gate(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource) -> Iterator[GateEvent]:
         # A partitioned table is validated on the months of this run only, an incremental model's
         # rows on the month-ends the last build recomputed (a suite over a query: every row).
         months = [k[:7] for k in context.partition_keys] if partitions_def else None
@@ -48,19 +56,56 @@ def build_quality_gate(
             with verdict_required(f"{schema}.{table}"):
                 outcomes = validate_table(conn, schema, table, months, suite_folder, as_of_from)
             record_outcomes(conn, f"{schema}.{table}", outcomes, context.run.run_id, partition)
-        failed = [o for o in outcomes if not o.success]
-        return dg.AssetCheckResult(
-            passed=not failed,
-            severity=dg.AssetCheckSeverity.ERROR,
-            description="; ".join(o.describe() for o in failed) or f"{len(outcomes)} rules passed",
-            metadata={
-                "rules": len(outcomes),
-                "rules_failed": len(failed),
-                **{o.rule: o.describe() for o in outcomes},
-            },
-        )
+        if not partitions_def:
+            yield dg.AssetCheckResult(severity=dg.AssetCheckSeverity.ERROR, **verdict(outcomes))
+            return
+        # Dagster gives a check's result the run's partition, and none to a run over a range of
+        # months: each month would stay planned and show as skipped. So one verdict a month.
+        for key in context.partition_keys:
+            yield dg.AssetCheckEvaluation(
+                asset_key=asset_key,
+                check_name=GATE,
+                severity=dg.AssetCheckSeverity.ERROR,
+                blocking=True,
+                partition=key,
+                target_materialization_data=latest_materialization(context.instance, asset_key, key),
+                **verdict([o.in_month(key[:7]) for o in outcomes], validated_together=partition),
+            )
+        yield dg.Output(None)  # the check's own output: what the assets downstream wait on
 
     return quality_gate
+
+
+def verdict(outcomes: list[RuleOutcome], validated_together: str | None = None) -> dict:
+    """Passed or not, the failed rules with their rows, and every rule's outcome as metadata."""
+    failed = [o for o in outcomes if not o.success]
+    return dict(
+        passed=not failed,
+        description="; ".join(o.describe() for o in failed) or f"{len(outcomes)} rules passed",
+        metadata={
+            "rules": len(outcomes),
+            "rules_failed": len(failed),
+            **({"months_validated_together": validated_together} if validated_together else {}),
+            **{o.rule: o.describe() for o in outcomes},
+        },
+    )
+
+
+def latest_materialization(
+    instance: dg.DagsterInstance, asset_key: dg.AssetKey, partition: str
+) -> AssetCheckEvaluationTargetMaterializationData | None:
+    """The partition's materialization a verdict is about: the UI shows a month's verdict only while
+    no newer load of that month replaces it."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=[partition]), limit=1
+    ).records
+    return (
+        AssetCheckEvaluationTargetMaterializationData(
+            storage_id=records[0].storage_id, run_id=records[0].run_id, timestamp=records[0].timestamp
+        )
+        if records
+        else None
+    )
 
 
 @contextmanager
