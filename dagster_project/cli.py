@@ -114,7 +114,7 @@ def _build(settings: Settings, builder, what: str, started: float) -> bool:
 
     from dagster_project.progress import BuildProgress
 
-    from dagster_project.runs import Stopped, recover_dead_runs
+    from dagster_project.runs import Stopped, free_slots, recover_dead_runs
 
     # With DAGSTER_HOME set (make run), the runs are recorded where `dagster dev` shows them.
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
@@ -128,6 +128,9 @@ def _build(settings: Settings, builder, what: str, started: float) -> bool:
             print(f"\n{what} build stopped by {stopped}: the {stopped.run.job_name} run ({stopped.run.run_id}) "
                   "is canceled; build again to finish", file=sys.stderr, flush=True)
             sys.stdout.flush()
+            # a step waiting for the pool retries its claim every few seconds: one may have come in
+            # since the run was canceled
+            free_slots(instance, stopped.run.run_id)
             # the run's thread may be inside a step: end the process now (a load commits whole or not at all)
             os._exit(stopped.exit_code)
     elapsed = time.perf_counter() - started

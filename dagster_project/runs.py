@@ -178,7 +178,7 @@ def cancel(instance: dg.DagsterInstance, run_id: str, why: str) -> None:
     run = instance.get_run_by_id(run_id)
     if run and not run.is_finished:
         instance.report_run_canceled(run, f"Run canceled: {why}.")
-    _free_slots(instance, run_id)
+    free_slots(instance, run_id)
     for pid in _child_processes(os.getpid()):
         try:
             os.kill(pid, signal.SIGTERM)
@@ -190,10 +190,11 @@ def fail(instance: dg.DagsterInstance, run_id: str, why: str) -> None:
     run = instance.get_run_by_id(run_id)
     if run and not run.is_finished:
         instance.report_run_failed(run, f"Run failed: {why}.")
-    _free_slots(instance, run_id)
+    free_slots(instance, run_id)
 
 
-def _free_slots(instance: dg.DagsterInstance, run_id: str) -> None:
+def free_slots(instance: dg.DagsterInstance, run_id: str) -> None:
+    """The run's pool slots, held or waited for, given back."""
     if instance.event_log_storage.supports_global_concurrency_limits:
         instance.event_log_storage.free_concurrency_slots_for_run(run_id)
 
