@@ -35,7 +35,10 @@ class BuildResult:
         for job, result in self.runs.items():
             for event in result.all_events:
                 if event.is_step_failure:
-                    lines.append(f"{job} / {event.step_key}: {event.event_specific_data.error.message.strip()}")
+                    error = event.event_specific_data.error
+                    # a Failure raised on purpose says all there is to say; its class path adds nothing
+                    message = error.message.strip().removeprefix("dagster._core.definitions.events.Failure: ")
+                    lines.append(f"{job} / {event.step_key}: {message}")
                 elif event.event_type_value == "ASSET_CHECK_EVALUATION":
                     evaluation = event.event_specific_data
                     if not evaluation.passed:
@@ -60,6 +63,8 @@ def _stdout_to(path: Path) -> Iterator[None]:
         yield
 
 
+# log_level is Dagster's console log, quiet by default: pcw says what happens itself (progress.py,
+# BuildResult.failures), and each run's whole log is in the instance, where the UI shows it.
 def _job_runner(
     defs: dg.Definitions, settings: Settings, instance: dg.DagsterInstance, result: BuildResult, log_level: str,
     progress: BuildProgress | None,
@@ -82,7 +87,7 @@ def _job_runner(
 
 
 def build_marts(
-    settings: Settings, instance: dg.DagsterInstance, log_level: str = "WARNING", progress: BuildProgress | None = None
+    settings: Settings, instance: dg.DagsterInstance, log_level: str = "CRITICAL", progress: BuildProgress | None = None
 ) -> BuildResult:
     """Only the marts job, on the dbt target PCW_DBT_TARGET names, from the raw tables already loaded."""
     result = BuildResult()
@@ -93,7 +98,7 @@ def build_marts(
 def build_warehouse(
     settings: Settings,
     instance: dg.DagsterInstance,
-    log_level: str = "WARNING",
+    log_level: str = "CRITICAL",
     everything: bool = False,
     progress: BuildProgress | None = None,
     plan: BuildPlan | None = None,

@@ -80,7 +80,9 @@ def _run(args: argparse.Namespace) -> int:
 
         from dagster_project.build import build_warehouse
 
-        if not _build(settings, partial(build_warehouse, plan=plan), "Warehouse", started):
+        built = _build(settings, partial(build_warehouse, plan=plan), "Warehouse", started)
+        _print_not_loaded(settings)
+        if not built:
             return 1
     # the build succeeded: the figures are a summary, their date a default the data may not reach;
     # `pcw kpis` adds their recomputation from the raw tables
