@@ -78,6 +78,13 @@ def assert_every_file_accounted_for(conn) -> None:
                                          [source_file]).fetchone()[0], (source_file, column)
 
 
+def assert_as_one_fresh_load(conn, landing: Path, tmp_path: Path) -> None:
+    """The raw tables and quarantine equal those of one load of the landing files as they are now."""
+    fresh = open_warehouse(tmp_path / "fresh.duckdb")
+    load_all(fresh, landing)
+    assert raw_fingerprints(conn) == raw_fingerprints(fresh)
+
+
 def test_a_group_of_one_is_quarantined_with_its_rule_and_its_rows_as_parent_quarantined(tmp_path):
     landing = tmp_path / "landing"
     land_registers(landing, g2_members="1")
@@ -129,9 +136,7 @@ def test_a_corrected_register_brings_its_rows_back_as_if_it_had_come_first(tmp_p
     assert_every_file_accounted_for(conn)
 
     # the same files loaded once, corrected register first: the same raw tables and quarantine
-    fresh = open_warehouse(tmp_path / "fresh.duckdb")
-    load_all(fresh, landing)
-    assert raw_fingerprints(conn) == raw_fingerprints(fresh)
+    assert_as_one_fresh_load(conn, landing, tmp_path)
 
 
 def test_a_register_row_quarantined_later_takes_its_rows_with_it(tmp_path):
@@ -147,9 +152,7 @@ def test_a_register_row_quarantined_later_takes_its_rows_with_it(tmp_path):
 
     assert ("transactions", "T2", f"parent_quarantined: {LOAN}") in quarantine(conn)
     assert_every_file_accounted_for(conn)
-    fresh = open_warehouse(tmp_path / "fresh.duckdb")
-    load_all(fresh, landing)
-    assert raw_fingerprints(conn) == raw_fingerprints(fresh)
+    assert_as_one_fresh_load(conn, landing, tmp_path)
 
 
 def test_a_row_with_a_defect_of_its_own_is_quarantined_for_it_whatever_its_parent(tmp_path):
