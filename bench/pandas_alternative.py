@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from dagster_project.contract import REORGANISATION_DATE
-from dagster_project.reference.admin_units import commune_crosswalk, new_communes
+from dagster_project.domain.landing_contract import REORGANISATION_DATE
+from dagster_project.ingest.admin_units import commune_crosswalk, new_communes
 
 BUCKETS = ("current", "overdue", "frozen")
 GRAIN = ["as_of_date", "province_code", "transaction_office_code", "new_commune_code", "program_code",

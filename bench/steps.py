@@ -15,7 +15,7 @@ from pathlib import Path
 
 
 def generate(args: dict) -> dict:
-    from dagster_project.cli import main
+    from dagster_project.cli.main import main
 
     started = time.perf_counter()
     main(["generate", "--landing-dir", args["landing"], *args["generate_args"]])
@@ -97,7 +97,7 @@ def build(args: dict) -> dict:
     import dagster as dg
     import duckdb
 
-    from dagster_project.build import build_warehouse
+    from dagster_project.cli.build import build_warehouse
 
     settings = _settings(args)
     settings.warehouse_path.unlink(missing_ok=True)

@@ -8,19 +8,19 @@ from dagster_project.known_warnings import filter_known_warnings
 
 filter_known_warnings()  # before the assets below are defined: defining them warns
 
-from dagster_project.assets.dbt import DBT_PROJECT, dbt_models
-from dagster_project.assets.ingest import build_ledger_assets, landing_specs, ledger_partitions, register_assets
-from dagster_project.assets.publish import published_marts, published_raw
-from dagster_project.assets.reference import admin_units_reference
-from dagster_project.checks.quality_gates import quality_gates
-from dagster_project.jobs import build_monthly_ledger_schedule, ledger_job, marts_job, registers_job
-from dagster_project.resources import build_resources
-from dagster_project.sensors import build_landing_folder_sensor, load_failure_alert, marts_after_loads
+from dagster_project.defs.dbt_models import DBT_PROJECT, dbt_models
+from dagster_project.defs.loads import build_ledger_assets, landing_specs, ledger_partitions, register_assets
+from dagster_project.defs.published import published_marts, published_raw
+from dagster_project.defs.reference import admin_units_reference
+from dagster_project.defs.quality_gates import quality_gates
+from dagster_project.defs.jobs import build_monthly_ledger_schedule, ledger_job, marts_job, registers_job
+from dagster_project.defs.resources import build_resources
+from dagster_project.defs.sensors import build_landing_folder_sensor, load_failure_alert, marts_after_loads
 from dagster_project.settings import Settings, dbt_target
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
-    # The ledger months that exist follow the settings and the landing folder (assets/ingest.py).
+    # The ledger months that exist follow the settings and the landing folder (defs/loads.py).
     partitions = ledger_partitions(settings)
     loaded_assets = [admin_units_reference, *register_assets, *build_ledger_assets(partitions)]
     return dg.Definitions(

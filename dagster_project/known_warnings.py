@@ -8,9 +8,9 @@ import warnings
 
 # (category name, module regex, message regex)
 KNOWN_WARNINGS = [
-    # Monthly ledgers backfill as one run (assets/ingest.py): a beta parameter we depend on.
+    # Monthly ledgers backfill as one run (defs/loads.py): a beta parameter we depend on.
     ("BetaWarning", r"dagster\._core\.decorator_utils", r"Parameter `backfill_policy` of function `asset`"),
-    # Ledger gates validate only the months of the run (checks/quality_gates.py).
+    # Ledger gates validate only the months of the run (defs/quality_gates.py).
     ("PreviewWarning", r"dagster\._core\.definitions\.decorators\.asset_check_decorator",
      r"Specifying a partitions_def on an AssetCheckSpec"),
     # pyspark 4 (the Spark extra, loaded by Great Expectations) on pandas 3: the Spark target reads

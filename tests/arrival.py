@@ -15,10 +15,10 @@ import dagster as dg
 import duckdb
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from dagster_project.contract import LANDING_SOURCES, REORGANISATION_DATE
+from dagster_project.domain.landing_contract import LANDING_SOURCES, REORGANISATION_DATE
 from dagster_project.definitions import build_definitions
-from dagster_project.fingerprint import table_fingerprints
-from dagster_project.recompute import last_window
+from dagster_project.outputs.fingerprint import table_fingerprints
+from dagster_project.warehouse.recompute import last_window
 from dagster_project.settings import Settings
 from tests.conftest import kept_environment
 

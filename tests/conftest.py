@@ -7,10 +7,10 @@ from contextlib import contextmanager
 import dagster as dg
 import pytest
 
-from dagster_project.build import BuildResult, build_warehouse
+from dagster_project.cli.build import BuildResult, build_warehouse
 from dagster_project.ingest.rules import load_date
-from dagster_project.progress import BuildProgress
-from dagster_project.sample_data import GenerationConfig, generate
+from dagster_project.cli.progress import BuildProgress
+from sample_data import GenerationConfig, generate
 from dagster_project.settings import Settings
 
 # 3 communes of the reference province, 2024-2025: both sides of the 2025 reorganisation

@@ -9,7 +9,7 @@ import dagster as dg
 import duckdb
 from dagster._serdes import serialize_value
 
-from dagster_project.contract import LANDING_SOURCES
+from dagster_project.domain.landing_contract import LANDING_SOURCES
 
 
 def personal_values(conn: duckdb.DuckDBPyConnection) -> set[str]:

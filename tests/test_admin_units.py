@@ -2,7 +2,7 @@
 
 from vietnamadminunits import convert_address
 
-from dagster_project.reference.admin_units import commune_crosswalk, new_communes, old_communes
+from dagster_project.ingest.admin_units import commune_crosswalk, new_communes, old_communes
 
 
 def test_both_schemes_are_complete():

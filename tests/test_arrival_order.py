@@ -22,8 +22,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from dagster_project.build import build_warehouse
-from dagster_project.sample_data import GenerationConfig, generate
+from dagster_project.cli.build import build_warehouse
+from sample_data import GenerationConfig, generate
 from dagster_project.settings import Settings
 from tests.arrival import (
     SHAPES, LandingVersions, arrival_cases, arrival_schedule, describe, differences, published_marts, report,

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from dagster_project.contract import LANDING_SOURCES
+from dagster_project.domain.landing_contract import LANDING_SOURCES
 from dagster_project.ingest.loader import landing_months, load_months, load_register
 from dagster_project.ingest.rules import load_date
 from tests.tiny_landing import DEFAULTS, NEW_COMMUNE, OLD_COMMUNE, csv_text, load_all, open_warehouse, write, write_registers

@@ -48,7 +48,7 @@ def built(small_warehouse):
 
 
 def test_the_build_says_each_step_and_how_far_it_got(built):
-    from dagster_project.build import dbt_log_path
+    from dagster_project.cli.build import dbt_log_path
     from tests.conftest import progress_file
 
     settings, _ = built

@@ -7,8 +7,8 @@ import sys
 import duckdb
 import pytest
 
-from dagster_project.arguments import plain, resolve_province
-from dagster_project.cli import main
+from dagster_project.cli.arguments import plain, resolve_province
+from dagster_project.cli.main import main
 from dagster_project.settings import read_warehouse
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from dagster_project.sample_data import GenerationConfig, generate
+from sample_data import GenerationConfig, generate
 from dagster_project.settings import PROJECT_ROOT
 
 DAGSTER = str(Path(sys.executable).with_name("dagster"))

@@ -14,10 +14,10 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from dagster_project.plan_export import COLUMNS, LEVEL_SHEETS, TOTAL_LABEL, export_plan
-from dagster_project.publish import published_mart
-from dagster_project.reference.admin_units import commune_crosswalk, new_communes
-from dagster_project.sample_data import GenerationConfig
+from dagster_project.outputs.plan_export import COLUMNS, LEVEL_SHEETS, TOTAL_LABEL, export_plan
+from dagster_project.warehouse.publish import published_mart
+from dagster_project.ingest.admin_units import commune_crosswalk, new_communes
+from sample_data import GenerationConfig
 from dagster_project.settings import Settings
 from tests.conftest import build_sample_warehouse
 from tests.landing_figures import headline_figures

@@ -2,7 +2,7 @@
 
 import os
 
-from dagster_project.assets.dbt import prune_invocations
+from dagster_project.defs.dbt_models import prune_invocations
 
 
 def test_old_dbt_invocation_folders_are_pruned(tmp_path):

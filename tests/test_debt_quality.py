@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dagster_project.reference.admin_units import commune_crosswalk
-from dagster_project.sample_data import GenerationConfig
+from dagster_project.ingest.admin_units import commune_crosswalk
+from sample_data import GenerationConfig
 from dagster_project.settings import Settings
 from tests.conftest import build_sample_warehouse
 

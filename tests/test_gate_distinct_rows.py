@@ -1,10 +1,10 @@
-"""Row-by-row suites are validated on distinct rows (checks/expectations.py): the outcome and the
+"""Row-by-row suites are validated on distinct rows (quality/expectations.py): the outcome and the
 unexpected counts are those of validating every row, and the examples name the rows."""
 
 import duckdb
 import pandas as pd
 
-from dagster_project.checks.expectations import load_suite, suite_columns, validate_frame, validate_table
+from dagster_project.quality.expectations import load_suite, suite_columns, validate_frame, validate_table
 
 
 def _transactions(conn, rows: list[dict]) -> None:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dagster_project.reference.admin_units import commune_crosswalk
+from dagster_project.ingest.admin_units import commune_crosswalk
 from dagster_project.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from dagster_project.definitions import build_definitions
-from dagster_project.fingerprint import table_fingerprints
-from dagster_project.recompute import last_window
+from dagster_project.outputs.fingerprint import table_fingerprints
+from dagster_project.warehouse.recompute import last_window
 from dagster_project.settings import Settings
 from tests.conftest import SMALL_SAMPLE, build_sample_warehouse, kept_environment
 from tests.tiny_landing import rewrite_control

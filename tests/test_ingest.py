@@ -5,9 +5,9 @@ from pathlib import Path
 import duckdb
 import pytest  # noqa: F401
 
-from dagster_project.contract import LANDING_SOURCES
+from dagster_project.domain.landing_contract import LANDING_SOURCES
 from dagster_project.ingest.loader import load_register
-from dagster_project.reference.admin_units import new_communes, old_communes
+from dagster_project.ingest.admin_units import new_communes, old_communes
 
 POINTS = LANDING_SOURCES["transaction_points"]
 HEADER = "transaction_point_id,transaction_point_name,transaction_office_code,transaction_office_name,commune_code,transaction_day,opened_date"

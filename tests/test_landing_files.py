@@ -12,13 +12,13 @@ import pandas as pd
 import pytest
 from dagster_duckdb import DuckDBResource
 
-from dagster_project.assets.ingest import build_ledger_assets
-from dagster_project.contract import LANDING_SOURCES, landing_file_name
+from dagster_project.defs.loads import build_ledger_assets
+from dagster_project.domain.landing_contract import LANDING_SOURCES, landing_file_name
 from dagster_project.ingest.control import CONTROL_SUFFIX, NO_CONTROL_FILE, write_control
 from dagster_project.ingest.rules import load_date
-from dagster_project.resources import LandingFolder
-from dagster_project.sample_data import GenerationConfig, generate
-from dagster_project.sensors import build_landing_folder_sensor
+from dagster_project.defs.resources import LandingFolder
+from sample_data import GenerationConfig, generate
+from dagster_project.defs.sensors import build_landing_folder_sensor
 from dagster_project.settings import Settings
 from tests.tiny_landing import csv_text, load_all, materialize_registers, open_warehouse, write, write_registers
 

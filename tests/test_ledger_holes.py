@@ -9,10 +9,10 @@ import dagster as dg
 import duckdb
 import pytest
 
-from dagster_project.build import build_marts, build_warehouse
+from dagster_project.cli.build import build_marts, build_warehouse
 from dagster_project.ingest.control import CONTROL_SUFFIX
-from dagster_project.publish import published_mart
-from dagster_project.sample_data import GenerationConfig, generate
+from dagster_project.warehouse.publish import published_mart
+from sample_data import GenerationConfig, generate
 from dagster_project.settings import Settings
 from tests.conftest import kept_environment
 

@@ -15,10 +15,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from dagster_project.contract import LANDING_SOURCES, landing_file_name
+from dagster_project.domain.landing_contract import LANDING_SOURCES, landing_file_name
 from dagster_project.ingest import loader
 from dagster_project.ingest.loader import landing_files, landing_months, load_months, load_register
-from dagster_project.reference.admin_units import new_communes, old_communes
+from dagster_project.ingest.admin_units import new_communes, old_communes
 
 MONTHS = [f"2024-{m:02d}" for m in range(1, 9)]
 ROWS_PER_MONTH = 20_000
@@ -89,7 +89,7 @@ LOAD_SCRIPT = textwrap.dedent(
     import sys
     from pathlib import Path
     import duckdb
-    from dagster_project.contract import LANDING_SOURCES
+    from dagster_project.domain.landing_contract import LANDING_SOURCES
     from dagster_project.ingest.loader import load_month, landing_months
     from tests.test_load_atomicity import load_registers
 

@@ -11,10 +11,10 @@ import dagster as dg
 import duckdb
 import pytest
 
-from dagster_project.build import build_warehouse
-from dagster_project.contract import LANDING_SOURCES
-from dagster_project.fingerprint import table_fingerprints
-from dagster_project.sample_data import GenerationConfig, generate
+from dagster_project.cli.build import build_warehouse
+from dagster_project.domain.landing_contract import LANDING_SOURCES
+from dagster_project.outputs.fingerprint import table_fingerprints
+from sample_data import GenerationConfig, generate
 from dagster_project.settings import Settings
 from tests.conftest import kept_environment
 from tests.tiny_landing import load_all, materialize_registers, open_warehouse, rewrite_control, write, write_registers

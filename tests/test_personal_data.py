@@ -8,7 +8,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from dagster_project.contract import LANDING_SOURCES, PERSONAL_COLUMNS
+from dagster_project.domain.landing_contract import LANDING_SOURCES, PERSONAL_COLUMNS
 from tests.personal_data import assert_no_personal_data, audit_texts, personal_values, run_history_texts
 from tests.tiny_landing import materialize_registers, write, write_registers
 

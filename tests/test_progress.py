@@ -10,7 +10,7 @@ import dagster as dg
 import pytest
 
 from dagster_project.known_warnings import filter_known_warnings
-from dagster_project.progress import BuildProgress, StatusLine, count
+from dagster_project.cli.progress import BuildProgress, StatusLine, count
 from dagster_project.settings import PROJECT_ROOT
 from tests.tiny_landing import materialize_registers, write, write_registers
 
@@ -33,7 +33,7 @@ def test_only_the_known_warnings_are_filtered():
                                "utils.py", 1, module="pyspark.testing.utils")
         # the same categories from elsewhere, or saying something else, still show
         warnings.warn_explicit("Parameter `backfill_policy` of function `asset` is currently in beta", dg.BetaWarning,
-                               "ours.py", 1, module="dagster_project.assets.ingest")
+                               "ours.py", 1, module="dagster_project.defs.loads")
         warnings.warn_explicit("Something else is in beta", dg.BetaWarning, "decorator_utils.py", 1,
                                module="dagster._core.decorator_utils")
         warnings.warn_explicit("A pandas change", FutureWarning, "frame.py", 1, module="pandas.core.frame")

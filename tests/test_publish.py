@@ -6,7 +6,7 @@ import re
 import duckdb
 import pytest
 
-from dagster_project.publish import SourceTable, publish_raw_tables, source_tables
+from dagster_project.warehouse.publish import SourceTable, publish_raw_tables, source_tables
 from dagster_project.settings import DBT_PROJECT_DIR, dbt_target
 
 
@@ -44,7 +44,7 @@ def test_the_dbt_target_comes_from_the_environment(monkeypatch):
 
 
 def test_each_publication_of_the_marts_is_swapped_in_whole(tmp_path):
-    from dagster_project.publish import published_mart, publish_marts
+    from dagster_project.warehouse.publish import published_mart, publish_marts
 
     with duckdb.connect() as conn:
         conn.execute("create table mart_a as select 1 as x")
@@ -61,7 +61,7 @@ def test_each_publication_of_the_marts_is_swapped_in_whole(tmp_path):
 
 
 def test_run_config_vars_reach_dbt():
-    from dagster_project.assets.dbt import dbt_build_args
+    from dagster_project.defs.dbt_models import dbt_build_args
 
     assert dbt_build_args({}) == ["build"]
     command, flag, value = dbt_build_args({"plan_demand_scale": 1.2, "plan_opening_date": "2026-06-30"})

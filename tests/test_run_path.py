@@ -19,10 +19,10 @@ from dagster._core.storage.tags import REPOSITORY_LABEL_TAG
 from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster_graphql.test.utils import execute_dagster_graphql
 
-from dagster_project.build import build_warehouse
-from dagster_project.progress import BuildProgress
-from dagster_project.runs import code_location_origin, repository_label
-from dagster_project.sample_data import GenerationConfig, generate
+from dagster_project.cli.build import build_warehouse
+from dagster_project.cli.progress import BuildProgress
+from dagster_project.cli.runs import code_location_origin, repository_label
+from sample_data import GenerationConfig, generate
 from dagster_project.settings import PROJECT_ROOT, WAREHOUSE_POOL, Settings
 from tests.conftest import kept_environment
 from tests.test_ui_path import code_location

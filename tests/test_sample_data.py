@@ -8,9 +8,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from dagster_project.contract import LANDING_SOURCES, REORGANISATION_DATE, landing_file_name
-from dagster_project.reference.admin_units import new_communes, old_communes
-from dagster_project.sample_data import GenerationConfig, generate
+from dagster_project.domain.landing_contract import LANDING_SOURCES, REORGANISATION_DATE, landing_file_name
+from dagster_project.ingest.admin_units import new_communes, old_communes
+from sample_data import GenerationConfig, generate
 from dagster_project.settings import SEEDS_DIR
 from tests.tiny_landing import load_all, open_warehouse
 

@@ -9,10 +9,10 @@ import pytest
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from dagster._core.test_utils import create_run_for_test
 
-from dagster_project.assets.ingest import ledger_partitions
-from dagster_project.build_plan import ledger_span, plan_build
-from dagster_project.jobs import build_monthly_ledger_schedule
-from dagster_project.sensors import (
+from dagster_project.defs.loads import ledger_partitions
+from dagster_project.warehouse.build_plan import ledger_span, plan_build
+from dagster_project.defs.jobs import build_monthly_ledger_schedule
+from dagster_project.defs.sensors import (
     build_landing_folder_sensor,
     landing_run_requests,
     loadable_files,

@@ -26,9 +26,9 @@ import dagster as dg
 import duckdb
 import pytest
 
-from dagster_project.build import build_warehouse
-from dagster_project.publish import source_tables
-from dagster_project.sample_data import GenerationConfig, generate
+from dagster_project.cli.build import build_warehouse
+from dagster_project.warehouse.publish import source_tables
+from sample_data import GenerationConfig, generate
 from dagster_project.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
 
 if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
@@ -76,7 +76,7 @@ def builds(tmp_path_factory):
         env.pop("DAGSTER_HOME", None)  # an ephemeral instance, as for the DuckDB build above
         started = time.perf_counter()
         spark_build = subprocess.run(
-            [sys.executable, "-m", "dagster_project.cli", "marts"], env=env, cwd=PROJECT_ROOT,
+            [sys.executable, "-m", "dagster_project.cli.main", "marts"], env=env, cwd=PROJECT_ROOT,
             capture_output=True, text=True, timeout=900,
         )
         spark_seconds = time.perf_counter() - started

@@ -21,11 +21,11 @@ from dagster._daemon.run_coordinator import QueuedRunCoordinatorDaemon
 from dagster_graphql.client.query import LAUNCH_PIPELINE_EXECUTION_MUTATION
 from dagster_graphql.test.utils import execute_dagster_graphql
 
-from dagster_project.build import BuildResult
+from dagster_project.cli.build import BuildResult
 from dagster_project.checks import expectations
 from dagster_project.definitions import build_definitions
-from dagster_project.progress import BuildProgress
-from dagster_project.sample_data import GenerationConfig, generate
+from dagster_project.cli.progress import BuildProgress
+from sample_data import GenerationConfig, generate
 from dagster_project.settings import PROJECT_ROOT, Settings, read_warehouse
 from tests.conftest import kept_environment
 

@@ -8,12 +8,12 @@ import duckdb
 import pandas as pd
 import pytest
 
-from dagster_project.build import build_warehouse
-from dagster_project.checks.expectations import EXPECTATIONS_DIR
-from dagster_project.contract import LANDING_SOURCES
+from dagster_project.cli.build import build_warehouse
+from dagster_project.quality.expectations import EXPECTATIONS_DIR
+from dagster_project.domain.landing_contract import LANDING_SOURCES
 from dagster_project.definitions import build_definitions
-from dagster_project.fingerprint import table_fingerprints
-from dagster_project.reference.admin_units import commune_crosswalk
+from dagster_project.outputs.fingerprint import table_fingerprints
+from dagster_project.ingest.admin_units import commune_crosswalk
 from dagster_project.settings import Settings
 from tests.landing_figures import headline_figures
 from tests.personal_data import assert_no_personal_data, audit_texts, event_text
@@ -102,7 +102,7 @@ def test_headlines_equal_the_figures_computed_from_the_files(warehouse):
 
 
 def test_no_personal_data_past_staging(warehouse, tmp_path):
-    from dagster_project.plan_export import export_plan
+    from dagster_project.outputs.plan_export import export_plan
 
     settings, result = warehouse
     borrowers = query(settings, "select full_name, national_id, phone from raw.borrowers")
@@ -185,7 +185,7 @@ def test_growth_adds_up_to_the_ledger_difference_across_units(warehouse):
 
 
 def test_kpis_command_shows_marts_and_raw_recomputation_agreeing(warehouse, capsys, monkeypatch):
-    from dagster_project.cli import main
+    from dagster_project.cli.main import main
 
     settings, _ = warehouse
     monkeypatch.setenv("PCW_WAREHOUSE", str(settings.warehouse_path))

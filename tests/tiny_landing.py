@@ -10,10 +10,10 @@ from pathlib import Path
 
 import duckdb
 
-from dagster_project.contract import LANDING_SOURCES, landing_file_name
+from dagster_project.domain.landing_contract import LANDING_SOURCES, landing_file_name
 from dagster_project.ingest.control import write_control
 from dagster_project.ingest.loader import PartitionLoad, landing_months, load_month, load_register
-from dagster_project.reference.admin_units import new_communes, old_communes
+from dagster_project.ingest.admin_units import new_communes, old_communes
 
 OLD_COMMUNE = "02200"  # Phường Phan Thiết, Tuyên Quang, until 30 June 2025
 NEW_COMMUNE = "02215"  # its successor from 1 July 2025
@@ -111,9 +111,9 @@ def materialize_registers(tmp_path: Path, instance) -> "dg.ExecuteInProcessResul
     import dagster as dg
     from dagster_duckdb import DuckDBResource
 
-    from dagster_project.assets.ingest import register_assets
-    from dagster_project.checks.quality_gates import quality_gates
-    from dagster_project.resources import LandingFolder
+    from dagster_project.defs.loads import register_assets
+    from dagster_project.defs.quality_gates import quality_gates
+    from dagster_project.defs.resources import LandingFolder
 
     warehouse = tmp_path / "w.duckdb"
     if not warehouse.exists():

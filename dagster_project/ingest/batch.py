@@ -15,7 +15,7 @@ from __future__ import annotations
 import duckdb
 import pyarrow.parquet as pq
 
-from dagster_project.contract import LandingSource
+from dagster_project.domain.landing_contract import LandingSource
 from dagster_project.ingest.control import BadControlFile, disagreement, figures_sql, read_control
 from dagster_project.ingest.rules import first_broken_rule, prepare_reference
 from dagster_project.ingest.values import fractional_columns, parse_rule, typed_columns, typed_value

@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from dagster_project.contract import LandingSource
+from dagster_project.domain.landing_contract import LandingSource
 from dagster_project.ingest.values import PLAIN_INTEGER, text, typed_already
 
 CONTROL_SUFFIX = ".control.json"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from dagster_project.contract import LANDING_SOURCES, LandingSource
+from dagster_project.domain.landing_contract import LANDING_SOURCES, LandingSource
 from dagster_project.ingest.control import CONTROL_SUFFIX
 from dagster_project.ingest.rules import load_date
 

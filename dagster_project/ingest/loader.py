@@ -33,7 +33,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dagster_project.contract import LINEAGE_COLUMNS, LandingSource
+from dagster_project.domain.landing_contract import LINEAGE_COLUMNS, LandingSource
 from dagster_project.ingest.control import NO_CONTROL_FILE, BadControlFile, check_staged, control_path
 from dagster_project.ingest.parents import stale_partitions
 from dagster_project.ingest.rules import first_broken_rule, prepare_reference

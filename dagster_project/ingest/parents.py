@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from dagster_project.contract import LANDING_SOURCES, LandingSource
+from dagster_project.domain.landing_contract import LANDING_SOURCES, LandingSource
 from dagster_project.ingest.rules import (
     PARENT_QUARANTINED,
     REFERENCES,

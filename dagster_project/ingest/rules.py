@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 
-from dagster_project.contract import LANDING_SOURCES, REORGANISATION_DATE, LandingSource
+from dagster_project.domain.landing_contract import LANDING_SOURCES, REORGANISATION_DATE, LandingSource
 from dagster_project.settings import SEEDS_DIR
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from dagster_project.contract import LandingSource
+from dagster_project.domain.landing_contract import LandingSource
 
 INTEGER_TYPES = ("BIGINT", "INTEGER")
 

@@ -1,6 +1,6 @@
 {#- Post-hook of every model and seed: its column types (with the descriptions the yml gives) and,
     on DuckDB, a table's row count, logged for Dagster. dagster-dbt attaches a node's JSON
-    `{"columns": …}` log line to its materialization as the column schema; assets/dbt.py reads the
+    `{"columns": …}` log line to its materialization as the column schema; defs/dbt_models.py reads the
     `row_count` line. dbt runs this on its own connection, so nothing else opens the DuckDB file
     while dbt writes it (dagster-dbt's fetch_row_counts / fetch_column_metadata would). -#}
 {% macro report_to_dagster() %}

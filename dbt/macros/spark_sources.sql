@@ -1,5 +1,5 @@
 {# Sources an engine cannot read from the DuckDB file are registered over the Parquet files the
-   ingestion side publishes (dagster_project/publish.py): <published dir>/<schema>/<table>.parquet.
+   ingestion side publishes (dagster_project/warehouse/publish.py): <published dir>/<schema>/<table>.parquet.
    Run on-run-start; every source in the project is registered, so a new source needs no change here. #}
 {% macro register_published_sources() %}
     {{ return(adapter.dispatch('register_published_sources')()) }}

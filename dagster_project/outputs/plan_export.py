@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from dagster_project.publish import published_mart
+from dagster_project.warehouse.publish import published_mart
 
 LEVELS = ("commune", "office", "province")
 LEVEL_SHEETS = {"commune": "Xã", "office": "Phòng giao dịch", "province": "Tỉnh"}

@@ -9,15 +9,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dagster_project.contract import LANDING_SOURCES
-from dagster_project.sample_data.config import GenerationConfig
-from dagster_project.sample_data.geography import branch_provinces, build_geography, transaction_points_register
-from dagster_project.sample_data.households import build_borrowers, build_groups
-from dagster_project.sample_data.ledger import TYPE_ORDER, BUCKETS, interest_rows, opening_balances, principal_events, with_balances
-from dagster_project.sample_data.loans import build_loans
-from dagster_project.sample_data.registers import capital_sources, certified_households, demand_survey, era_codes, savings_deposits
-from dagster_project.sample_data.text import code
-from dagster_project.sample_data.writer import clear, write_monthly, write_register
+from dagster_project.domain.landing_contract import LANDING_SOURCES
+from sample_data.config import GenerationConfig
+from sample_data.geography import branch_provinces, build_geography, transaction_points_register
+from sample_data.households import build_borrowers, build_groups
+from sample_data.ledger import TYPE_ORDER, BUCKETS, interest_rows, opening_balances, principal_events, with_balances
+from sample_data.loans import build_loans
+from sample_data.registers import capital_sources, certified_households, demand_survey, era_codes, savings_deposits
+from sample_data.text import code
+from sample_data.writer import clear, write_monthly, write_register
 
 __all__ = ["GenerationConfig", "generate"]
 

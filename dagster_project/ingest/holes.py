@@ -1,6 +1,6 @@
 """Holes in the ledger: a month a branch has not delivered (or only delivered rejected files) while
 later months are loaded. Marts built over a hole understate every balance after it without a
-word, so the marts are not built over one (assets/dbt.py): the warehouse's marts and their
+word, so the marts are not built over one (defs/dbt_models.py): the warehouse's marts and their
 published copy stay those of the last build, and the build says which branch and month are missing.
 
 A branch's ledger must run without a gap from its first loaded month up to the last month any
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from dagster_project.contract import LANDING_SOURCES
+from dagster_project.domain.landing_contract import LANDING_SOURCES
 
 
 @dataclass(frozen=True, order=True)

@@ -13,10 +13,10 @@ from pathlib import Path
 import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from dagster_project.build_plan import BuildPlan, plan_build
+from dagster_project.warehouse.build_plan import BuildPlan, plan_build
 from dagster_project.definitions import build_definitions
-from dagster_project.progress import BuildProgress
-from dagster_project.runs import create_run, execute
+from dagster_project.cli.progress import BuildProgress
+from dagster_project.cli.runs import create_run, execute
 from dagster_project.settings import Settings
 
 

@@ -4,7 +4,7 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from dagster_project.reference import admin_units
+from dagster_project.ingest import admin_units
 from dagster_project.settings import DATA_TEAM, WAREHOUSE_POOL
 
 ADMIN_TABLES = {

@@ -7,12 +7,12 @@ one month or, in a backfill, a range of months in one run, each month all or not
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from dagster_project.build_plan import first_ledger_month, months_ahead
-from dagster_project.contract import LANDING_SOURCES, LandingSource
+from dagster_project.warehouse.build_plan import first_ledger_month, months_ahead
+from dagster_project.domain.landing_contract import LANDING_SOURCES, LandingSource
 from dagster_project.ingest.landing import NotLoaded, not_loaded, record_not_loaded, summary
 from dagster_project.ingest.loader import PartitionLoad, load_months, load_register
 from dagster_project.ingest.rules import REFERENCES
-from dagster_project.resources import LandingFolder
+from dagster_project.defs.resources import LandingFolder
 from dagster_project.settings import DATA_TEAM, WAREHOUSE_POOL, Settings
 
 

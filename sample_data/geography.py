@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dagster_project.reference.admin_units import commune_crosswalk, new_communes, old_communes
-from dagster_project.sample_data.config import GenerationConfig
+from dagster_project.ingest.admin_units import commune_crosswalk, new_communes, old_communes
+from sample_data.config import GenerationConfig
 
 
 @dataclass

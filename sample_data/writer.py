@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from dagster_project.contract import LandingSource, landing_file_name
+from dagster_project.domain.landing_contract import LandingSource, landing_file_name
 from dagster_project.ingest.control import write_control
 
 ARROW_TYPES = {"VARCHAR": pa.string(), "DATE": pa.date32(), "BIGINT": pa.int64(), "INTEGER": pa.int32(), "BOOLEAN": pa.bool_()}

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from dagster_project.contract import LANDING_SOURCES, PERSONAL_COLUMNS
+from dagster_project.domain.landing_contract import LANDING_SOURCES, PERSONAL_COLUMNS
 from dagster_project.settings import EXPECTATIONS_DIR
 
 EXAMPLES_PER_RULE = 5

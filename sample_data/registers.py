@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from dagster_project.contract import REORGANISATION_DATE
-from dagster_project.sample_data.config import GenerationConfig
-from dagster_project.sample_data.geography import Geography
-from dagster_project.sample_data.loans import month_day, program_terms
-from dagster_project.sample_data.text import code
+from dagster_project.domain.landing_contract import REORGANISATION_DATE
+from sample_data.config import GenerationConfig
+from sample_data.geography import Geography
+from sample_data.loans import month_day, program_terms
+from sample_data.text import code
 
 REFORM = np.datetime64(REORGANISATION_DATE)
 REFERENCE_COMMUNES = 137  # old Tuyên Quang: its local budget figures scale with the communes generated

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-GATE_CHECK = "great_expectations"  # checks/quality_gates.py; every other check is a dbt test
+GATE_CHECK = "great_expectations"  # defs/quality_gates.py; every other check is a dbt test
 
 
 def count(n: int) -> str:

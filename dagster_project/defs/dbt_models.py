@@ -10,10 +10,10 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource, dbt_assets
 from dagster_duckdb import DuckDBResource
 
-from dagster_project.ledger_holes import hole_message, ledger_holes
-from dagster_project.recompute import last_window
-from dagster_project.publish import published_key
-from dagster_project.resources import dbt_project
+from dagster_project.ingest.holes import hole_message, ledger_holes
+from dagster_project.warehouse.recompute import last_window
+from dagster_project.warehouse.publish import published_key
+from dagster_project.defs.resources import dbt_project
 from dagster_project.settings import DATA_TEAM, WAREHOUSE_POOL, dbt_target
 
 DBT_PROJECT = dbt_project()

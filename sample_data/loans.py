@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dagster_project.sample_data.config import AMOUNT_FACTOR, LOANS_PER_BORROWER, GenerationConfig
-from dagster_project.sample_data.text import code
+from sample_data.config import AMOUNT_FACTOR, LOANS_PER_BORROWER, GenerationConfig
+from sample_data.text import code
 from dagster_project.settings import SEEDS_DIR
 
 # Programs a household takes, by its category: (program, share, amount range as a share of the cap,

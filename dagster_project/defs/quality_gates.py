@@ -16,10 +16,10 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetC
 from dagster_dbt.metadata_set import DbtMetadataSet
 from dagster_duckdb import DuckDBResource
 
-from dagster_project.checks.expectations import (
+from dagster_project.quality.expectations import (
     RuleOutcome, load_suite, record_outcomes, suite_path, suite_relation, validate_table,
 )
-from dagster_project.recompute import last_window
+from dagster_project.warehouse.recompute import last_window
 from dagster_project.settings import WAREHOUSE_POOL
 
 DBT_SCHEMA = "main"  # where dbt-duckdb builds the models (dbt/profiles.yml sets no other schema)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from dagster_project.sample_data.config import GenerationConfig
-from dagster_project.sample_data.loans import RISK_CAUSE_SHARES, RISK_CAUSES, LoanBook, month_day
+from sample_data.config import GenerationConfig
+from sample_data.loans import RISK_CAUSE_SHARES, RISK_CAUSES, LoanBook, month_day
 
 BUCKETS = np.array([None, "current", "overdue", "frozen"], dtype=object)
 NONE, CURRENT, OVERDUE, FROZEN = 0, 1, 2, 3

@@ -10,11 +10,11 @@ import dagster as dg
 from dagster._core.storage.dagster_run import NOT_FINISHED_STATUSES
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from dagster_project.contract import LANDING_SOURCES
+from dagster_project.domain.landing_contract import LANDING_SOURCES
 from dagster_project.ingest.control import control_path
 from dagster_project.ingest.landing import LandingName, landing_paths, month_after_load, not_loaded, read_name, summary
 from dagster_project.ingest.loader import file_month
-from dagster_project.jobs import ledger_job, marts_job, registers_job
+from dagster_project.defs.jobs import ledger_job, marts_job, registers_job
 from dagster_project.settings import Settings
 
 LOAD_JOBS = (registers_job.name, ledger_job.name)

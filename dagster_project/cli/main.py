@@ -20,7 +20,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from dagster_project.arguments import Parser, iso_date, resolve_province, year_range
+from dagster_project.cli.arguments import Parser, iso_date, resolve_province, year_range
 from dagster_project.settings import Settings, WarehouseBusy, read_warehouse
 
 
@@ -33,9 +33,9 @@ class NotBuilt(Exception):
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from dagster_project.reference.admin_units import old_communes
-    from dagster_project.sample_data import generate
-    from dagster_project.sample_data.cli import config_from_args
+    from dagster_project.ingest.admin_units import old_communes
+    from sample_data import generate
+    from sample_data.cli import config_from_args
 
     try:
         year_range(args.start_year, args.end_year)
@@ -62,12 +62,12 @@ def _run(args: argparse.Namespace) -> int:
     settings.export_to_env()
     started = time.perf_counter()
     if args.regenerate or not any(settings.landing_dir.glob("*/*/*")):
-        from dagster_project.sample_data import GenerationConfig, generate
+        from sample_data import GenerationConfig, generate
 
         print(f"Generating the default sample (reference province) into {settings.landing_dir} …")
         generate(settings.landing_dir, GenerationConfig())
 
-    from dagster_project.build_plan import plan_build
+    from dagster_project.warehouse.build_plan import plan_build
 
     print(f"Building the warehouse {settings.warehouse_path} …")
     plan = plan_build(settings)  # before Dagster loads: an unchanged warehouse answers in a second or two
@@ -78,7 +78,7 @@ def _run(args: argparse.Namespace) -> int:
     else:
         from functools import partial
 
-        from dagster_project.build import build_warehouse
+        from dagster_project.cli.build import build_warehouse
 
         built = _build(settings, partial(build_warehouse, plan=plan), "Warehouse", started)
         _print_not_loaded(settings)
@@ -101,7 +101,7 @@ def _kpis(args: argparse.Namespace) -> int:
 
 
 def _marts(args: argparse.Namespace) -> int:
-    from dagster_project.build import build_marts
+    from dagster_project.cli.build import build_marts
     from dagster_project.settings import dbt_target
 
     settings = Settings.from_env()
@@ -114,9 +114,9 @@ def _build(settings: Settings, builder, what: str, started: float) -> bool:
     """Run `builder` (build.py), saying each step as it goes; failed steps and checks go to stderr."""
     import dagster as dg
 
-    from dagster_project.progress import BuildProgress
+    from dagster_project.cli.progress import BuildProgress
 
-    from dagster_project.runs import Stopped, free_slots, recover_dead_runs
+    from dagster_project.cli.runs import Stopped, free_slots, recover_dead_runs
 
     # With DAGSTER_HOME set (make run), the runs are recorded where `dagster dev` shows them.
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
@@ -176,7 +176,7 @@ def _print_summary(settings: Settings, as_of: date | None, province: str | None 
     """The headline figures at the last month-end on or before `as_of`; without one, at the
     published figures' date if the warehouse reaches it, else at its last month-end. The cross
     check recomputes them from the raw tables (a pass over the whole ledger)."""
-    from dagster_project.headlines import PUBLISHED, PUBLISHED_AS_OF, REFERENCE_PROVINCE, headline_figures, raw_figures
+    from dagster_project.outputs.headlines import PUBLISHED, PUBLISHED_AS_OF, REFERENCE_PROVINCE, headline_figures, raw_figures
 
     _warehouse_provinces(settings)
     figures = headline_figures(settings.warehouse_path, as_of or PUBLISHED_AS_OF, province)
@@ -217,8 +217,8 @@ def _print_summary(settings: Settings, as_of: date | None, province: str | None 
 
 
 def _plan_export(args: argparse.Namespace) -> int:
-    from dagster_project.plan_export import LEVELS, export_plan
-    from dagster_project.publish import published_mart
+    from dagster_project.outputs.plan_export import LEVELS, export_plan
+    from dagster_project.warehouse.publish import published_mart
 
     settings = Settings.from_env()
     if not published_mart(settings.published_dir, "mart_credit_plan").exists():
@@ -237,7 +237,7 @@ def _plan_export(args: argparse.Namespace) -> int:
 def _fingerprint(args: argparse.Namespace) -> int:
     import duckdb
 
-    from dagster_project.fingerprint import table_fingerprints
+    from dagster_project.outputs.fingerprint import table_fingerprints
 
     settings = Settings.from_env()
     if not settings.warehouse_path.exists():
@@ -266,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
 
     generate = commands.add_parser("generate", help="write sample landing files")
     generate.add_argument("--landing-dir", help="default: $PCW_LANDING_DIR or data/landing")
-    from dagster_project.sample_data.cli import add_generate_arguments
+    from sample_data.cli import add_generate_arguments
 
     add_generate_arguments(generate)
     generate.set_defaults(handler=_generate)

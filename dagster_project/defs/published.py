@@ -4,9 +4,9 @@ planners, refreshed after every build whose gates pass."""
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from dagster_project.assets.dbt import dbt_models
-from dagster_project.publish import publish_marts, publish_raw_tables, published_key, source_tables
-from dagster_project.recompute import record_marts_build
+from dagster_project.defs.dbt_models import dbt_models
+from dagster_project.warehouse.publish import publish_marts, publish_raw_tables, published_key, source_tables
+from dagster_project.warehouse.recompute import record_marts_build
 from dagster_project.settings import DATA_TEAM, PROJECT_ROOT, WAREHOUSE_POOL, Settings
 
 PUBLISHED_TABLES = source_tables()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from dagster_project.sample_data.config import BORROWERS_PER_COMMUNE, GenerationConfig
-from dagster_project.sample_data.geography import Geography
-from dagster_project.sample_data.text import code, concat, padded
+from sample_data.config import BORROWERS_PER_COMMUNE, GenerationConfig
+from sample_data.geography import Geography
+from sample_data.text import code, concat, padded
 
 # Tuyên Quang's population by ethnicity (approximate shares).
 ETHNICITIES = {

@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import dagster as dg
 
-from dagster_project.assets.dbt import dbt_models
-from dagster_project.assets.ingest import ledger_keys, register_assets
-from dagster_project.assets.publish import published_marts, published_raw
-from dagster_project.assets.reference import admin_units_reference
+from dagster_project.defs.dbt_models import dbt_models
+from dagster_project.defs.loads import ledger_keys, register_assets
+from dagster_project.defs.published import published_marts, published_raw
+from dagster_project.defs.reference import admin_units_reference
 from dagster_project.settings import dbt_target
 
 registers_job = dg.define_asset_job(

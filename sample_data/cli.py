@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from dagster_project.sample_data.config import GenerationConfig
+from sample_data.config import GenerationConfig
 
 
 def add_generate_arguments(parser: argparse.ArgumentParser) -> None:

@@ -8,11 +8,11 @@ import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from dagster_project.contract import LANDING_SOURCES
+from dagster_project.domain.landing_contract import LANDING_SOURCES
 from dagster_project.ingest.landing import month_after_load
 from dagster_project.ingest.loader import changed_partitions, landing_months
 from dagster_project.ingest.rules import load_date
-from dagster_project.recompute import marts_up_to_date
+from dagster_project.warehouse.recompute import marts_up_to_date
 from dagster_project.settings import PROJECT_ROOT, Settings, read_warehouse
 
 
@@ -35,7 +35,7 @@ def months_ahead() -> int:
 
 
 def ledger_span(settings: Settings) -> tuple[str, str]:
-    """The first and last ledger partitions as YYYY-MM (assets/ingest.py ledger_partitions)."""
+    """The first and last ledger partitions as YYYY-MM (defs/loads.py ledger_partitions)."""
     today = datetime.now(timezone.utc).date()
     last = today.year * 12 + today.month - 1 + months_ahead()
     return first_ledger_month(settings), f"{last // 12:04d}-{last % 12 + 1:02d}"
