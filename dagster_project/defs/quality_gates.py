@@ -17,7 +17,7 @@ from dagster_dbt.metadata_set import DbtMetadataSet
 from dagster_duckdb import DuckDBResource
 
 from dagster_project.quality.expectations import (
-    RuleOutcome, load_suite, record_outcomes, suite_path, suite_relation, validate_table,
+    RuleOutcome, record_outcomes, suite_path, validate_table,
 )
 from dagster_project.warehouse.recompute import last_window
 from dagster_project.settings import WAREHOUSE_POOL
@@ -45,12 +45,11 @@ def build_quality_gate(
     )
     def quality_gate(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource) -> Iterator[GateEvent]:
         # A partitioned table is validated on the months of this run only, an incremental model's
-        # rows on the month-ends the last build recomputed (a suite over a query: every row).
+        # rows on the month-ends the last build recomputed.
         months = [k[:7] for k in context.partition_keys] if partitions_def else None
         partition = (f"{months[0]}..{months[-1]}" if len(months) > 1 else months[0]) if months else None
-        by_row = suite_relation(load_suite(suite_folder, table), schema, table) == f"{schema}.{table}"
         with warehouse.get_connection() as conn:
-            window = last_window(conn) if incremental and by_row else None
+            window = last_window(conn) if incremental else None
             as_of_from = window.from_month_end if window else None
             partition = partition or (f"{as_of_from}.." if as_of_from else None)
             with verdict_required(f"{schema}.{table}"):
