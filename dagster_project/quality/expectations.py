@@ -237,11 +237,12 @@ def validate_table(
     months: list[str] | None = None,
     suite_folder: str | None = None,
     as_of_from: date | None = None,
+    seeds_dir: Path = SEEDS_DIR,
 ) -> list[RuleOutcome]:
     """Validate a table, or only the rows loaded from the landing files of `months` (YYYY-MM), or
     only its month-ends from `as_of_from` on, with the suite
-    `expectations/<suite_folder or schema>/<table>.json`."""
-    suite = load_suite(suite_folder or schema, table)
+    `expectations/<suite_folder or schema>/<table>.json` (its value sets read from `seeds_dir`)."""
+    suite = load_suite(suite_folder or schema, table, seeds_dir)
     names = suite_columns(suite)
     columns = ", ".join(f'"{c}"' for c in names) or "1 as row_present"
     where, params = "", []
