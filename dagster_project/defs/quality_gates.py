@@ -3,6 +3,7 @@ assets downstream and says which rule failed, on how many rows, with examples.
 
 Suites in `expectations/raw/` guard the loaded tables (per partition for the ledgers); suites in
 `expectations/marts/` guard tables dbt builds in the warehouse's `main` schema.
+Which rules a suite holds, and which it leaves to the load and to dbt: docs/quality.md.
 
 A ledger gate validates the months of its run together (a backfill loads a range of months in one
 run) and gives a verdict for each month, so that the UI shows every month passed or failed.
