@@ -38,7 +38,7 @@ def test_definitions_load_with_the_whole_flow_and_checks_attached():
     mart = dg.AssetKey("mart_outstanding_balance")
     assert dg.AssetKey(["raw", "transactions"]) in graph.get(dg.AssetKey("stg_branch__transactions")).parent_keys
     checks = {c.asset_key.to_user_string() for c in graph.asset_check_keys}
-    assert {"raw/transactions", "raw/loans", "mart_outstanding_balance"} <= checks
+    assert {"raw/transactions", "raw/borrowers", "mart_outstanding_balance"} <= checks
     assert {j.name for j in defs.jobs} >= {"registers_job", "ledger_job", "marts_job"}
     assert mart in graph.get_all_asset_keys()
 

@@ -3,6 +3,7 @@ assets downstream and says which rule failed, on how many rows, with examples.
 
 Suites in `expectations/raw/` guard the loaded tables (per partition for the ledgers); suites in
 `expectations/marts/` guard tables dbt builds in the warehouse's `main` schema.
+Which rules a suite holds, and which it leaves to the load and to dbt: docs/quality.md.
 
 A ledger gate validates the months of its run together (a backfill loads a range of months in one
 run) and gives a verdict for each month, so that the UI shows every month passed or failed.
@@ -17,7 +18,7 @@ from dagster_dbt.metadata_set import DbtMetadataSet
 from dagster_duckdb import DuckDBResource
 
 from dagster_project.quality.expectations import (
-    RuleOutcome, load_suite, record_outcomes, suite_path, suite_relation, validate_table,
+    RuleOutcome, record_outcomes, suite_path, validate_table,
 )
 from dagster_project.warehouse.recompute import last_window
 from dagster_project.settings import WAREHOUSE_POOL
@@ -45,12 +46,11 @@ def build_quality_gate(
     )
     def quality_gate(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource) -> Iterator[GateEvent]:
         # A partitioned table is validated on the months of this run only, an incremental model's
-        # rows on the month-ends the last build recomputed (a suite over a query: every row).
+        # rows on the month-ends the last build recomputed.
         months = [k[:7] for k in context.partition_keys] if partitions_def else None
         partition = (f"{months[0]}..{months[-1]}" if len(months) > 1 else months[0]) if months else None
-        by_row = suite_relation(load_suite(suite_folder, table), schema, table) == f"{schema}.{table}"
         with warehouse.get_connection() as conn:
-            window = last_window(conn) if incremental and by_row else None
+            window = last_window(conn) if incremental else None
             as_of_from = window.from_month_end if window else None
             partition = partition or (f"{as_of_from}.." if as_of_from else None)
             with verdict_required(f"{schema}.{table}"):

@@ -7,6 +7,7 @@ outcome is also kept in `audit.quality_results`, so the team can follow quality 
 
 from __future__ import annotations
 
+import csv
 import json
 import sys
 from dataclasses import dataclass, field, replace
@@ -17,7 +18,7 @@ import duckdb
 import pandas as pd
 
 from dagster_project.domain.landing_contract import LANDING_SOURCES, PERSONAL_COLUMNS
-from dagster_project.settings import EXPECTATIONS_DIR
+from dagster_project.settings import EXPECTATIONS_DIR, SEEDS_DIR
 
 EXAMPLES_PER_RULE = 5
 
@@ -50,21 +51,40 @@ def suite_path(folder: str, table: str) -> Path:
     return EXPECTATIONS_DIR / folder / f"{table}.json"
 
 
-def load_suite(folder: str, table: str) -> dict:
-    return json.loads(suite_path(folder, table).read_text(encoding="utf-8"))
+def load_suite(folder: str, table: str, seeds_dir: Path = SEEDS_DIR) -> dict:
+    return with_seed_values(json.loads(suite_path(folder, table).read_text(encoding="utf-8")), seeds_dir)
 
 
-def derived_columns(suite: dict) -> dict[str, str]:
-    """Columns a suite computes in SQL before validating, e.g. the gap in the balance identity:
-    `"meta": {"derived_columns": {"identity_gap": "outstanding - current - overdue - frozen"}}`."""
-    return (suite.get("meta") or {}).get("derived_columns", {})
+SEED = "$seed"  # {"$seed": "programs.program_code"}: the codes of a seed's column
 
 
-def suite_relation(suite: dict, schema: str, table: str) -> str:
-    """What a suite validates: the table itself, or a query over several tables when a rule needs
-    them together (`"meta": {"query": "select ... from main.a join main.b ..."}`)."""
-    query = (suite.get("meta") or {}).get("query")
-    return f"({query}) as guarded" if query else f"{schema}.{table}"
+def with_seed_values(suite: dict, seeds_dir: Path = SEEDS_DIR) -> dict:
+    """The suite with every `{"$seed": "<seed>.<column>"}` in a value set replaced by that column's
+    values in `seeds/<seed>.csv`, read as the suite loads: a code added to a seed is accepted by
+    the gates at once, and no suite repeats a seed's codes. Other values of the set stay beside
+    them, e.g. `[{"$seed": "organisations.organisation_code"}, "DIRECT"]`."""
+
+    def values(item) -> list:
+        return seed_values(seeds_dir, item[SEED]) if _names_seed(item) else [item]
+
+    def resolved(value):
+        if _names_seed(value):
+            return values(value)
+        return [v for item in value for v in values(item)] if isinstance(value, list) else value
+
+    expectations = [{**e, "kwargs": {k: resolved(v) for k, v in e["kwargs"].items()}} for e in suite["expectations"]]
+    return {**suite, "expectations": expectations}
+
+
+def _names_seed(value) -> bool:
+    return isinstance(value, dict) and set(value) == {SEED}
+
+
+def seed_values(seeds_dir: Path, reference: str) -> list[str]:
+    """The values of `<seed>.<column>`, in the seed's order, each once (as text: the seeds' codes are text)."""
+    seed, column = reference.split(".")
+    with (seeds_dir / f"{seed}.csv").open(encoding="utf-8", newline="") as file:
+        return list(dict.fromkeys(row[column] for row in csv.DictReader(file)))
 
 
 def suite_columns(suite: dict) -> list[str]:
@@ -217,31 +237,29 @@ def validate_table(
     months: list[str] | None = None,
     suite_folder: str | None = None,
     as_of_from: date | None = None,
+    seeds_dir: Path = SEEDS_DIR,
 ) -> list[RuleOutcome]:
     """Validate a table, or only the rows loaded from the landing files of `months` (YYYY-MM), or
     only its month-ends from `as_of_from` on, with the suite
-    `expectations/<suite_folder or schema>/<table>.json`."""
-    suite = load_suite(suite_folder or schema, table)
-    derived = derived_columns(suite)
-    expressions = {c: derived[c] if c in derived else f'"{c}"' for c in suite_columns(suite)}
-    columns = ", ".join(f'{e} as "{c}"' for c, e in expressions.items()) or "1 as row_present"
+    `expectations/<suite_folder or schema>/<table>.json` (its value sets read from `seeds_dir`)."""
+    suite = load_suite(suite_folder or schema, table, seeds_dir)
+    names = suite_columns(suite)
+    columns = ", ".join(f'"{c}"' for c in names) or "1 as row_present"
     where, params = "", []
     if months is not None:
         where, params = f"where {FILE_MONTH} = any(?::varchar[])", [months]
     elif as_of_from is not None:
         where, params = "where as_of_date >= ?", [as_of_from]
-    relation = suite_relation(suite, schema, table)
+    relation = f"{schema}.{table}"
 
     def frame(select: str) -> pd.DataFrame:
         return conn.execute(f"{select} from {relation} {where}", params).arrow().read_all().to_pandas()
 
-    every_row = not (expressions and _row_wise(suite))
+    every_row = not (names and _row_wise(suite))
     if not every_row:
         null_only = _null_only_columns(suite)
-        flags = ", ".join(
-            f"case when {e} is null then null else 'present' end as \"{c}\"" if c in null_only else f'{e} as "{c}"'
-            for c, e in expressions.items()
-        )
+        flags = ", ".join(f"case when \"{c}\" is null then null else 'present' end as \"{c}\"" if c in null_only else f'"{c}"'
+                          for c in names)
         outcomes = validate_frame(frame(f"select distinct {flags}"), suite)
     else:
         outcomes = validate_frame(frame(f"select {columns}"), suite)
