@@ -21,7 +21,7 @@ from bench.pandas_alternative import compare_with_mart
 from bench.scales import Scale
 from dagster_project.domain.landing_contract import LANDING_SOURCES
 from dagster_project.ingest.control import CONTROL_SUFFIX
-from dagster_project.ingest.loader import file_month
+from dagster_project.ingest.landing import file_month
 
 GIB = 1024**3
 

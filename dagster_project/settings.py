@@ -4,9 +4,10 @@ Dagster, dbt and the CLI always point at the same files."""
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from dagster_project.domain.months import LedgerMonth
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
@@ -53,8 +54,11 @@ class Settings:
             object.__setattr__(self, "published_dir", self.data_dir / "published")
         if self.spark_dir is None:
             object.__setattr__(self, "spark_dir", self.data_dir / "spark")
-        if self.first_ledger_month is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", self.first_ledger_month):
-            raise ValueError(f"PCW_FIRST_LEDGER_MONTH={self.first_ledger_month!r}: expected a month as YYYY-MM")
+        if self.first_ledger_month is not None:
+            try:
+                LedgerMonth.parse(self.first_ledger_month)
+            except ValueError:
+                raise ValueError(f"PCW_FIRST_LEDGER_MONTH={self.first_ledger_month!r}: expected a month as YYYY-MM") from None
 
     @classmethod
     def from_env(cls) -> "Settings":

@@ -11,7 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from dagster_project.domain.landing_contract import LANDING_SOURCES
-from dagster_project.ingest.loader import landing_months, load_months, load_register
+from dagster_project.ingest.landing import landing_months
+from dagster_project.ingest.loader import load_months, load_register
 from dagster_project.ingest.rules import load_date
 from tests.tiny_landing import DEFAULTS, NEW_COMMUNE, OLD_COMMUNE, csv_text, load_all, open_warehouse, write, write_registers
 
@@ -356,6 +357,22 @@ def test_text_typed_in_nfd_is_loaded_in_nfc_and_groups_with_the_same_text_in_nfc
     assert conn.execute("select count(distinct full_name) from raw.borrowers").fetchone()[0] == 1
     # Joins on text match too: the borrowers' village is their group's.
     assert conn.execute("select count(*) from raw.borrowers b join raw.groups g using (village_name)").fetchone()[0] == 2
+
+
+@pytest.mark.parametrize("path", ["batch", "file by file"])
+def test_a_key_is_compared_as_it_is_stored_so_a_padded_repeat_is_a_duplicate(tmp_path, monkeypatch, path):
+    """` T1` is stored as `T1`: sent after it in the same file, it is the same transaction twice."""
+    _file_by_file(monkeypatch, path)
+    landing = tmp_path / "landing"
+    write_registers(landing)
+    source_file = write(landing, "transactions", [{"transaction_id": "T1"}, {"transaction_id": " T1 "}],
+                        month="2024-02").relative_to(landing).as_posix()
+    conn = open_warehouse(tmp_path / "w.duckdb")
+    load_all(conn, landing)
+
+    assert conn.execute("select transaction_id, source_line from raw.transactions").fetchall() == [("T1", 2)]
+    assert conn.execute("select source_file, source_line, rule from raw.quarantine").fetchall() == [
+        (source_file, 3, "duplicate transaction_id: repeated in the file")]
 
 
 @pytest.mark.parametrize("path", ["batch", "file by file"])

@@ -17,7 +17,8 @@ import pytest
 
 from dagster_project.domain.landing_contract import LANDING_SOURCES, landing_file_name
 from dagster_project.ingest import loader
-from dagster_project.ingest.loader import landing_files, landing_months, load_months, load_register
+from dagster_project.ingest.landing import landing_files, landing_months
+from dagster_project.ingest.loader import load_months, load_register
 from dagster_project.ingest.admin_units import new_communes, old_communes
 
 MONTHS = [f"2024-{m:02d}" for m in range(1, 9)]
@@ -90,7 +91,8 @@ LOAD_SCRIPT = textwrap.dedent(
     from pathlib import Path
     import duckdb
     from dagster_project.domain.landing_contract import LANDING_SOURCES
-    from dagster_project.ingest.loader import load_month, landing_months
+    from dagster_project.ingest.landing import landing_months
+    from dagster_project.ingest.loader import load_month
     from tests.test_load_atomicity import load_registers
 
     warehouse, landing = sys.argv[1], Path(sys.argv[2])

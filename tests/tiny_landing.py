@@ -12,7 +12,9 @@ import duckdb
 
 from dagster_project.domain.landing_contract import LANDING_SOURCES, landing_file_name
 from dagster_project.ingest.control import write_control
-from dagster_project.ingest.loader import PartitionLoad, landing_months, load_month, load_register
+from dagster_project.ingest.landing import landing_months
+from dagster_project.ingest.loader import load_month, load_register
+from dagster_project.ingest.manifest import PartitionLoad
 from dagster_project.ingest.admin_units import new_communes, old_communes
 
 OLD_COMMUNE = "02200"  # Phường Phan Thiết, Tuyên Quang, until 30 June 2025

@@ -15,6 +15,7 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 
 from dagster_project.warehouse.build_plan import BuildPlan, plan_build
 from dagster_project.definitions import build_definitions
+from dagster_project.domain.months import LedgerMonth
 from dagster_project.cli.progress import BuildProgress
 from dagster_project.cli.runs import create_run, execute
 from dagster_project.settings import Settings
@@ -42,7 +43,8 @@ class BuildResult:
                 elif event.event_type_value == "ASSET_CHECK_EVALUATION":
                     evaluation = event.event_specific_data
                     if not evaluation.passed:
-                        month = f" ({evaluation.partition[:7]})" if evaluation.partition else ""  # a ledger gate's month
+                        # a ledger gate's month
+                        month = f" ({LedgerMonth.from_partition_key(evaluation.partition)})" if evaluation.partition else ""
                         lines.append(
                             f"{job} / check {evaluation.asset_key.to_user_string()}:{evaluation.check_name}{month}: "
                             f"{evaluation.description or ''}"
@@ -118,7 +120,8 @@ def build_warehouse(
     months = plan.ledger_months
     if months and not run(
         "ledger_job",
-        {ASSET_PARTITION_RANGE_START_TAG: f"{months[0]}-01", ASSET_PARTITION_RANGE_END_TAG: f"{months[-1]}-01"},
+        {ASSET_PARTITION_RANGE_START_TAG: LedgerMonth.parse(months[0]).partition_key,
+         ASSET_PARTITION_RANGE_END_TAG: LedgerMonth.parse(months[-1]).partition_key},
         (months[0], months[-1]),
     ):
         return result

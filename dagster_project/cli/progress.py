@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from dagster_project.domain.months import LedgerMonth
+
 GATE_CHECK = "great_expectations"  # defs/quality_gates.py; every other check is a dbt test
 
 
@@ -89,9 +91,8 @@ class BuildProgress:
 
     def start(self, job_name: str, months: tuple[str, str] | None = None) -> None:
         if job_name == "ledger_job" and months:
-            first, last = months[0][:7], months[1][:7]
-            span = (int(last[:4]) - int(first[:4])) * 12 + int(last[5:]) - int(first[5:]) + 1
-            self.tally = RunTally(job_name, f"Loading ledgers {first}…{last}", months=span)
+            first, last = (LedgerMonth.parse(m) for m in months)
+            self.tally = RunTally(job_name, f"Loading ledgers {first}…{last}", months=len(first.through(last)))
         else:
             title = {"registers_job": "Loading registers", "marts_job": "dbt"}.get(job_name, job_name)
             self.tally = RunTally(job_name, title)

@@ -3,14 +3,13 @@ the dbt marts build once the loads have finished (sensors.py)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import dagster as dg
 
 from dagster_project.defs.dbt_models import dbt_models
 from dagster_project.defs.loads import ledger_keys, register_assets
 from dagster_project.defs.published import published_marts, published_raw
 from dagster_project.defs.reference import admin_units_reference
+from dagster_project.domain.months import LedgerMonth
 from dagster_project.settings import dbt_target
 
 registers_job = dg.define_asset_job(
@@ -43,9 +42,9 @@ def build_monthly_ledger_schedule(partitions: dg.PartitionsDefinition) -> dg.Sch
 
     @dg.schedule(job=ledger_job, cron_schedule="0 6 5 * *", name="monthly_ledger_schedule")
     def monthly_ledger_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
-        last_month = f"{context.scheduled_execution_time.replace(day=1) - timedelta(days=1):%Y-%m}-01"
-        if not partitions.has_partition_key(last_month):
-            return dg.SkipReason(f"{last_month[:7]} is before the first ledger partition")
-        return dg.RunRequest(partition_key=last_month)
+        last_month = LedgerMonth.of(context.scheduled_execution_time.date()) - 1
+        if not partitions.has_partition_key(last_month.partition_key):
+            return dg.SkipReason(f"{last_month} is before the first ledger partition")
+        return dg.RunRequest(partition_key=last_month.partition_key)
 
     return monthly_ledger_schedule

@@ -9,8 +9,10 @@ from dagster_duckdb import DuckDBResource
 
 from dagster_project.warehouse.build_plan import first_ledger_month, months_ahead
 from dagster_project.domain.landing_contract import LANDING_SOURCES, LandingSource
+from dagster_project.domain.months import LedgerMonth
 from dagster_project.ingest.landing import NotLoaded, not_loaded, record_not_loaded, summary
-from dagster_project.ingest.loader import PartitionLoad, load_months, load_register
+from dagster_project.ingest.loader import load_months, load_register
+from dagster_project.ingest.manifest import PartitionLoad
 from dagster_project.ingest.rules import REFERENCES
 from dagster_project.defs.resources import LandingFolder
 from dagster_project.settings import DATA_TEAM, WAREHOUSE_POOL, Settings
@@ -21,7 +23,8 @@ def ledger_partitions(settings: Settings) -> dg.MonthlyPartitionsDefinition:
     send before it ends; the end moves with the calendar, the start is fixed when the definitions load.
     A load date set ahead (PCW_LOAD_DATE, ingest/rules.py, e.g. for a sample generated past today)
     moves the end with it."""
-    return dg.MonthlyPartitionsDefinition(start_date=f"{first_ledger_month(settings)}-01", end_offset=1 + months_ahead())
+    first = LedgerMonth.parse(first_ledger_month(settings))
+    return dg.MonthlyPartitionsDefinition(start_date=first.partition_key, end_offset=1 + months_ahead())
 
 # Row rules look rows up in their parents' tables (ingest/rules.py, REFERENCES), so those load first.
 REFERENCED_TABLES = {name: list(dict.fromkeys(r.parent for r in REFERENCES.get(name, []))) for name in LANDING_SOURCES}
@@ -43,7 +46,7 @@ landing_specs = [
 
 
 def _month_key(partition_key: str) -> str:
-    return partition_key[:7]  # "2024-06-01" -> "2024-06", the month in landing file names
+    return LedgerMonth.from_partition_key(partition_key).key  # "2024-06-01" -> "2024-06", as in file names
 
 
 def build_raw_asset(source: LandingSource, partitions: dg.PartitionsDefinition | None = None) -> dg.AssetsDefinition:

@@ -17,6 +17,7 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetC
 from dagster_dbt.metadata_set import DbtMetadataSet
 from dagster_duckdb import DuckDBResource
 
+from dagster_project.domain.months import LedgerMonth
 from dagster_project.quality.expectations import (
     RuleOutcome, record_outcomes, suite_path, validate_table,
 )
@@ -47,7 +48,7 @@ def build_quality_gate(
     def quality_gate(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource) -> Iterator[GateEvent]:
         # A partitioned table is validated on the months of this run only, an incremental model's
         # rows on the month-ends the last build recomputed.
-        months = [k[:7] for k in context.partition_keys] if partitions_def else None
+        months = [LedgerMonth.from_partition_key(k).key for k in context.partition_keys] if partitions_def else None
         partition = (f"{months[0]}..{months[-1]}" if len(months) > 1 else months[0]) if months else None
         with warehouse.get_connection() as conn:
             window = last_window(conn) if incremental else None
@@ -69,7 +70,8 @@ def build_quality_gate(
                 blocking=True,
                 partition=key,
                 target_materialization_data=latest_materialization(context.instance, asset_key, key),
-                **verdict([o.in_month(key[:7]) for o in outcomes], validated_together=partition),
+                **verdict([o.in_month(LedgerMonth.from_partition_key(key).key) for o in outcomes],
+                          validated_together=partition),
             )
         yield dg.Output(None)  # the check's own output: what the assets downstream wait on
 

@@ -11,9 +11,17 @@ from dagster._core.storage.dagster_run import NOT_FINISHED_STATUSES
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from dagster_project.domain.landing_contract import LANDING_SOURCES
+from dagster_project.domain.months import LedgerMonth
 from dagster_project.ingest.control import control_path
-from dagster_project.ingest.landing import LandingName, landing_paths, month_after_load, not_loaded, read_name, summary
-from dagster_project.ingest.loader import file_month
+from dagster_project.ingest.landing import (
+    LandingName,
+    file_month,
+    landing_paths,
+    month_after_load,
+    not_loaded,
+    read_name,
+    summary,
+)
 from dagster_project.defs.jobs import ledger_job, marts_job, registers_job
 from dagster_project.settings import Settings
 
@@ -45,7 +53,8 @@ def loadable_files(state: dict[str, str], partitions: dg.PartitionsDefinition) -
         f: version
         for f, version in state.items()
         if not _is_ledger(f)
-        or ((month := file_month(f)) and partitions.has_partition_key(f"{month}-01") and not month_after_load(month))
+        or ((month := file_month(f)) and partitions.has_partition_key(LedgerMonth.parse(month).partition_key)
+            and not month_after_load(month))
     }
 
 
@@ -79,7 +88,7 @@ def landing_run_requests(previous: dict[str, str], current: dict[str, str]) -> l
         )
     if ledgers:
         months = sorted({file_month(f) for f in ledgers})
-        first, last = f"{months[0]}-01", f"{months[-1]}-01"
+        first, last = (LedgerMonth.parse(m).partition_key for m in (months[0], months[-1]))
         requests.append(
             dg.RunRequest(
                 job_name=ledger_job.name,

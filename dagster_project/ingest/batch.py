@@ -12,20 +12,27 @@ checkpoint comes once, after the commit, instead of once a month.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import duckdb
 import pyarrow.parquet as pq
 
 from dagster_project.domain.landing_contract import LandingSource
+from dagster_project.ingest.admission import CHECKED, check_rows, figures_by_file, quoted, raw_row, staged_types
 from dagster_project.ingest.control import BadControlFile, disagreement, figures_sql, read_control
-from dagster_project.ingest.rules import first_broken_rule, prepare_reference
-from dagster_project.ingest.values import fractional_columns, parse_rule, typed_columns, typed_value
+from dagster_project.ingest.files import FileRejected, csv_header, physical_lines
+from dagster_project.ingest.manifest import ManifestHistory, record
+from dagster_project.ingest.rules import prepare_reference
+from dagster_project.ingest.values import fractional_columns
 
 STAGE = "landing_batch"
 
 
-def load_batch(conn: duckdb.DuckDBPyConnection, source: LandingSource, changed: list, history, started) -> bool:
-    from dagster_project.ingest.loader import _csv_header, _physical_lines, _record, FileRejected
-
+def load_batch(
+    conn: duckdb.DuckDBPyConnection, source: LandingSource, changed: list, history: ManifestHistory, started: datetime
+) -> bool:
+    """Load the partitions `changed` ([(PartitionLoad, paths)]) in one scan and one transaction;
+    False, with nothing changed, when the batch is not clean (see above)."""
     files = [(load, path) for partition, paths in changed for load, path in zip(partition.files, paths)]
     if not files or any(not partition.files for partition, _ in changed):
         return False
@@ -43,7 +50,7 @@ def load_batch(conn: duckdb.DuckDBPyConnection, source: LandingSource, changed: 
             relation = "read_parquet(?, filename = true, file_row_number = true)"
             line = "file_row_number + 1"
         else:
-            if any(_csv_header(p, str(p)) != list(source.columns) for p in paths):
+            if any(csv_header(p, str(p)) != list(source.columns) for p in paths):
                 return False
             relation = ("read_csv(?, header = true, columns = $columns, auto_detect = false, delim = ',', "
                         "quote = '\"', escape = '\"', encoding = 'utf-8', filename = true)")
@@ -52,7 +59,7 @@ def load_batch(conn: duckdb.DuckDBPyConnection, source: LandingSource, changed: 
         return False
 
     names = list(source.columns)
-    quoted = ", ".join(f'"{c}"' for c in names)
+    columns = ", ".join(quoted(c) for c in names)
     try:
         conn.execute("create or replace temp table landing_batch_files "
                      "(path varchar, source_file varchar, file_order integer, file_month date)")
@@ -60,7 +67,7 @@ def load_batch(conn: duckdb.DuckDBPyConnection, source: LandingSource, changed: 
                          [[str(p), load.source_file, i, load.month_start] for i, (load, p) in enumerate(files)])
         if line:
             conn.execute(
-                f"create or replace temp table {STAGE} as select {quoted}, f.file_order as __file, {line} as __line, "
+                f"create or replace temp table {STAGE} as select {columns}, f.file_order as __file, {line} as __line, "
                 "f.file_month as __file_month "
                 f"from {relation} s join landing_batch_files f on f.path = s.filename",
                 [[str(p) for p in paths]],
@@ -68,7 +75,7 @@ def load_batch(conn: duckdb.DuckDBPyConnection, source: LandingSource, changed: 
         else:
             # CSV rows keep file order: the rank within its file + 1 is the line (the header is line 1).
             conn.execute(
-                f"create or replace temp table {STAGE} as select {quoted}, f.file_order as __file, "
+                f"create or replace temp table {STAGE} as select {columns}, f.file_order as __file, "
                 "row_number() over (partition by s.filename order by s.rowid) + 1 as __line, f.file_month as __file_month "
                 f"from (select *, row_number() over () as rowid from {relation.replace('$columns', '?')}) s "
                 "join landing_batch_files f on f.path = s.filename",
@@ -81,7 +88,7 @@ def load_batch(conn: duckdb.DuckDBPyConnection, source: LandingSource, changed: 
     # An empty file is rejected on the slow path, which also numbers the lines of a CSV file whose
     # rows are not one a line (a quoted line break, a blank line).
     if len(per_file) != len(files) or (line is None and any(
-            per_file[i] != _physical_lines(path) - 1 for i, (_, path) in enumerate(files))):
+            per_file[i] != physical_lines(path) - 1 for i, (_, path) in enumerate(files))):
         conn.execute(f"drop table {STAGE}")
         return False
     if not _agree_with_controls(conn, source, files):
@@ -92,22 +99,21 @@ def load_batch(conn: duckdb.DuckDBPyConnection, source: LandingSource, changed: 
                       | {f for partition, _ in changed for f in history.gone(partition)})
     prepare_reference(conn)
     try:
-        if not _type_and_check(conn, source, replaced):
+        # False when a key repeats across two files of the batch: the slow path decides which keeps it
+        if not check_rows(conn, source, STAGE, replaced):
             return False
-        _write(conn, source, files, replaced, changed, started, _record)
+        _write(conn, source, files, replaced, changed, started)
         return True
     finally:
-        conn.execute("drop view if exists landing_typed")
-        for table in (STAGE, "landing_occurrence", "landing_checked", "landing_batch_files", "landing_repeated_keys"):
+        for table in (STAGE, CHECKED, "landing_batch_files"):
             conn.execute(f"drop table if exists {table}")
 
 
 def _agree_with_controls(conn: duckdb.DuckDBPyConnection, source: LandingSource, files: list) -> bool:
     """Every staged file that has a control file agrees with it; False otherwise, and the
     file-by-file path rejects the file that does not, naming the figures."""
-    staged_types = dict(conn.execute(f"select column_name, column_type from (describe {STAGE})").fetchall())
     figures = {row[0]: row[1:] for row in conn.execute(
-        f"select __file, {figures_sql(source, staged_types)} from {STAGE} group by __file").fetchall()}
+        f"select __file, {figures_sql(source, staged_types(conn, STAGE))} from {STAGE} group by __file").fetchall()}
     for index, (load, path) in enumerate(files):
         try:
             control = read_control(path, source)
@@ -121,62 +127,9 @@ def _agree_with_controls(conn: duckdb.DuckDBPyConnection, source: LandingSource,
     return True
 
 
-def _type_and_check(conn: duckdb.DuckDBPyConnection, source: LandingSource, replaced: list[str]) -> bool:
-    """`landing_checked`: the batch typed, `__rule` the first rule a row breaks; False when a key
-    repeats across two files of the batch (the slow path decides which one keeps it)."""
-    staged_types = dict(conn.execute(f"select column_name, column_type from (describe {STAGE})").fetchall())
-    key = ", ".join(f'"{k}"' for k in source.key)
-    typed_keys = ", ".join(f'{typed_value(source, k, staged_types)} as "{k}"' for k in source.key)
-    # Keys seen more than once in the batch: usually none, so the occurrence rank is computed on few
-    # rows. Found by grouping their hashes first (integers group much faster than strings); keys that
-    # share a hash are then compared as they are.
-    conn.execute(
-        f"create or replace temp table landing_repeated_keys as select {key}, count(distinct __file) as files "
-        f"from (select {typed_keys}, __file from {STAGE}) where hash({key}) in "
-        f"(select hash({key}) from (select {typed_keys} from {STAGE}) group by 1 having count(*) > 1) "
-        f"group by {key} having count(*) > 1"
-    )
-    if conn.execute("select count(*) from landing_repeated_keys where files > 1").fetchone()[0]:
-        return False
-    join_keys = " and ".join(f"r.{k} = t.{k}" for k in source.key)
-    typed_rows = (f"select {typed_columns(source, staged_types)}, __file, __line, __file_month, "
-                  f"{parse_rule(source, staged_types)} as __cast_rule from {STAGE}")
-    if conn.execute("select count(*) from landing_repeated_keys").fetchone()[0]:
-        conn.execute(
-            f"""
-            create or replace temp table landing_occurrence as
-            select t.__file, t.__line, row_number() over (partition by {', '.join(f't.{k}' for k in source.key)} order by t.__line) as occurrence
-            from ({typed_rows}) t semi join landing_repeated_keys r on {join_keys}
-            """
-        )
-        typed_rows = (f"select t.*, coalesce(o.occurrence, 1) as __key_occurrence from ({typed_rows}) t "
-                      "left join landing_occurrence o on o.__file = t.__file and o.__line = t.__line")
-    else:
-        typed_rows = f"select *, 1 as __key_occurrence from ({typed_rows})"
-    conn.execute(f"create or replace temp view landing_typed as {typed_rows}")
-    # Keys already in raw from files that this batch does not replace.
-    conn.execute(
-        f"create or replace temp table rule_loaded_keys as select {', '.join(f't.{k}' for k in source.key)} "
-        f"from landing_typed t inner join raw.{source.name} r on {join_keys} "
-        "where r.source_file not in (select unnest(?::varchar[]))",
-        [replaced],
-    )
-    conn.execute(
-        f"""
-        create or replace temp table landing_checked as
-        select t.*, coalesce(t.__cast_rule, {first_broken_rule(source)}) as __rule
-        from landing_typed t
-        """
-    )
-    conn.execute("drop view landing_typed")
-    conn.execute("drop table if exists landing_occurrence")
-    return True
-
-
-def _write(conn, source: LandingSource, files: list, replaced: list[str], changed: list, started, record) -> None:
-    names = ", ".join(f'"{c}"' for c in source.columns)
-    raw_row = "to_json(struct_pack(" + ", ".join(f'"{c}" := s."{c}"' for c in source.columns) + "))"
-    sums = ", ".join(f'coalesce(sum("{c}") filter (where __rule is null), 0)' for c in source.amount_columns)
+def _write(conn: duckdb.DuckDBPyConnection, source: LandingSource, files: list, replaced: list[str], changed: list,
+           started: datetime) -> None:
+    names = ", ".join(quoted(c) for c in source.columns)
     conn.execute("begin transaction")
     try:
         if replaced:
@@ -184,26 +137,23 @@ def _write(conn, source: LandingSource, files: list, replaced: list[str], change
             conn.execute("delete from raw.quarantine where source_name = ? and source_file in (select unnest(?::varchar[]))",
                          [source.name, replaced])
         conn.execute(
-            f"insert into raw.{source.name} select {names}, f.source_file, c.__line from landing_checked c "
+            f"insert into raw.{source.name} select {names}, f.source_file, c.__line from {CHECKED} c "
             "join landing_batch_files f on f.file_order = c.__file where c.__rule is null"
         )
         conn.execute(
             f"""
             insert into raw.quarantine
-            select ?, f.source_file, c.__line, c.__rule, cast({raw_row} as varchar)
-            from landing_checked c join {STAGE} s on s.__file = c.__file and s.__line = c.__line
+            select ?, f.source_file, c.__line, c.__rule, {raw_row(source)}
+            from {CHECKED} c join {STAGE} s on s.__file = c.__file and s.__line = c.__line
             join landing_batch_files f on f.file_order = c.__file
             where c.__rule is not null order by c.__file, c.__line
             """,
             [source.name],
         )
-        counts = {row[0]: row[1:] for row in conn.execute(
-            f"select __file, count(*), count(*) filter (where __rule is null) {', ' + sums if sums else ''} "
-            "from landing_checked group by __file").fetchall()}
+        figures = figures_by_file(conn, source)
         for index, (load, _) in enumerate(files):
-            rows_read, rows_loaded, *totals = counts[index]
-            load.rows_read, load.rows_loaded, load.rows_quarantined = rows_read, rows_loaded, rows_read - rows_loaded
-            load.amount_totals = {c: int(v) for c, v in zip(source.amount_columns, totals)}
+            load.rows_read, load.rows_loaded, load.amount_totals = figures[index]
+            load.rows_quarantined = load.rows_read - load.rows_loaded
         for partition, _ in changed:
             record(conn, source, partition.partition_key, partition.files, started)
         conn.execute("commit")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import duckdb
 
 from dagster_project.domain.landing_contract import LANDING_SOURCES
+from dagster_project.domain.months import LedgerMonth
 
 
 @dataclass(frozen=True, order=True)
@@ -30,12 +31,7 @@ class LedgerHole:
 
 
 def _months(first: str, last: str) -> list[str]:
-    year, month = int(first[:4]), int(first[5:7])
-    months = []
-    while f"{year:04d}-{month:02d}" <= last:
-        months.append(f"{year:04d}-{month:02d}")
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return months
+    return [m.key for m in LedgerMonth.parse(first).through(LedgerMonth.parse(last))]
 
 
 def ledger_holes(conn: duckdb.DuckDBPyConnection) -> list[LedgerHole]:

@@ -18,10 +18,15 @@ from pathlib import Path
 import duckdb
 
 from dagster_project.domain.landing_contract import LANDING_SOURCES, LandingSource
+from dagster_project.domain.months import LedgerMonth
 from dagster_project.ingest.control import CONTROL_SUFFIX
+from dagster_project.ingest.files import file_hash
+from dagster_project.ingest.manifest import now
 from dagster_project.ingest.rules import load_date
 
-MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+# A ledger file's month at the end of its name (`transactions_08_2024-06.parquet`), as a regular
+# expression both Python and DuckDB read (the raw gates find a row's month in its `source_file`).
+MONTH_IN_NAME = r"_(\d{4}-\d{2})\.[A-Za-z]+$"
 
 
 @dataclass(frozen=True)
@@ -74,11 +79,40 @@ def read_name(relative: str) -> LandingName | str:
     if match["extension"] not in extensions:
         case = " (lower case)" if match["extension"].lower() in extensions else ""
         return f"extension .{match['extension']} is not {' or '.join('.' + e for e in extensions)}{case}"
-    if source.monthly and not MONTH.fullmatch(match["month"]):
+    if source.monthly and not _is_month(match["month"]):
         return f"month {match['month']} in the name is not a month (YYYY-MM, 01 to 12)"
     if match["branch"] != folder:
         return f"named for branch {match['branch']} but in the folder {source.folder}/{folder}/"
     return LandingName(source, match["branch"], match["month"] if source.monthly else None)
+
+
+def _is_month(key: str) -> bool:
+    try:
+        LedgerMonth.parse(key)
+    except ValueError:
+        return False
+    return True
+
+
+def file_month(path: Path | str) -> str | None:
+    """A ledger file's month from its name (`transactions_08_2024-06.parquet` -> "2024-06")."""
+    match = re.search(MONTH_IN_NAME, Path(path).name)
+    return match.group(1) if match else None
+
+
+def landing_files(landing_dir: Path, source: LandingSource, month: str | None = None) -> list[Path]:
+    """The source's data files (of the month), by the contract's names: others are not loaded."""
+    pattern = f"*/*_{month}.*" if month else "*/*"
+    return sorted(
+        p for p in (landing_dir / source.folder).glob(pattern)
+        if isinstance(name := read_name(p.relative_to(landing_dir).as_posix()), LandingName)
+        and (month is None or name.month == month)
+    )
+
+
+def landing_months(landing_dir: Path, source: LandingSource) -> list[str]:
+    """The months (YYYY-MM) that have at least one landing file of a monthly ledger."""
+    return sorted({month for p in landing_files(landing_dir, source) if (month := file_month(p))})
 
 
 def landing_paths(landing_dir: Path, source: LandingSource | None = None) -> Iterator[tuple[str, Path]]:
@@ -95,8 +129,8 @@ def landing_paths(landing_dir: Path, source: LandingSource | None = None) -> Ite
 def month_after_load(month: str) -> str | None:
     """Why a ledger month cannot load yet: it is after the month of the load date (Vietnam's today,
     or PCW_LOAD_DATE), so every row of it would be dated in the future."""
-    load_month = f"{load_date():%Y-%m}"
-    return f"month {month} is after the load month {load_month}" if month > load_month else None
+    load_month = LedgerMonth.of(load_date())
+    return f"month {month} is after the load month {load_month}" if LedgerMonth.parse(month) > load_month else None
 
 
 def not_loaded(landing_dir: Path, partitions=None, source: LandingSource | None = None) -> list[NotLoaded]:
@@ -116,11 +150,14 @@ def not_loaded(landing_dir: Path, partitions=None, source: LandingSource | None 
             found.append(NotLoaded(relative, name))
         elif name.month and (future := month_after_load(name.month)):
             found.append(NotLoaded(relative, f"{future}: it loads once its month has come", "rejected", name.month))
-        elif name.month and partitions is not None and not partitions.has_partition_key(f"{name.month}-01"):
+        elif name.month and partitions is not None and not partitions.has_partition_key(
+                LedgerMonth.parse(name.month).partition_key):
+            first, last = (LedgerMonth.from_partition_key(key) for key in (
+                partitions.get_first_partition_key(), partitions.get_last_partition_key()))
             found.append(NotLoaded(
                 relative,
-                f"month {name.month} is outside the ledger partitions ({partitions.get_first_partition_key()[:7]} to "
-                f"{partitions.get_last_partition_key()[:7]}; PCW_FIRST_LEDGER_MONTH sets the first)",
+                f"month {name.month} is outside the ledger partitions ({first} to {last}; "
+                "PCW_FIRST_LEDGER_MONTH sets the first)",
                 month=name.month,
             ))
     return found
@@ -129,8 +166,6 @@ def not_loaded(landing_dir: Path, partitions=None, source: LandingSource | None 
 def record_not_loaded(conn: duckdb.DuckDBPyConnection, files: list[NotLoaded], landing_dir: Path) -> list[NotLoaded]:
     """Record in audit.load_manifest each file not loaded whose version or reason the manifest does
     not already say last (a run does not repeat what the last one recorded); return those."""
-    from dagster_project.ingest.loader import _now, file_hash
-
     if not files:
         return []
     last = {
@@ -142,7 +177,7 @@ def record_not_loaded(conn: duckdb.DuckDBPyConnection, files: list[NotLoaded], l
             [[f.source_file for f in files]],
         ).fetchall()
     }
-    now = _now()
+    recorded_at = now()
     new = []
     for f in files:
         content_hash = file_hash(landing_dir / f.source_file, with_control=False)
@@ -152,7 +187,7 @@ def record_not_loaded(conn: duckdb.DuckDBPyConnection, files: list[NotLoaded], l
         return []
     conn.executemany(
         "insert into audit.load_manifest values (?, ?, ?, ?, ?, ?, 0, 0, 0, '{}', ?, ?)",
-        [[f.source_name, f.month, f.source_file, content_hash, f.outcome, f.reason, now, now] for f, content_hash in new],
+        [[f.source_name, f.month, f.source_file, content_hash, f.outcome, f.reason, recorded_at, recorded_at] for f, content_hash in new],
     )
     return [f for f, _ in new]
 

@@ -5,19 +5,20 @@ parent and why ("loan L1 is quarantined: …"); one whose parent is in no regist
 
 When a register loads, the rows that name its rows may be admitted differently: a corrected group
 brings its loans back, a loan newly quarantined takes its transactions with it. Their files are
-then loaded again from the landing folder, through the same load as any other (loader.py), so a
-file ends exactly as if it had first been loaded after the register: rows read = loaded +
-quarantined, control totals and the manifest as one load makes them, whatever order the files came
-in. A file is *stale* when a row of it sits on the wrong side for its parents as they now are.
+then loaded again from the landing folder, through the same load as any other (loader.py,
+`readmit_dependants`), so a file ends exactly as if it had first been loaded after the register:
+rows read = loaded + quarantined, control totals and the manifest as one load makes them, whatever
+order the files came in. A file is *stale* when a row of it sits on the wrong side for its parents
+as they now are: this module finds them, the loader loads them again.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import duckdb
 
-from dagster_project.domain.landing_contract import LANDING_SOURCES, LandingSource
+from dagster_project.domain.landing_contract import LandingSource
+from dagster_project.ingest.landing import file_month
+from dagster_project.ingest.manifest import REGISTER_PARTITION
 from dagster_project.ingest.rules import (
     PARENT_QUARANTINED,
     REFERENCES,
@@ -57,8 +58,6 @@ def stale_files(conn: duckdb.DuckDBPyConnection, source: LandingSource, files: l
 
 def stale_partitions(conn: duckdb.DuckDBPyConnection, source: LandingSource, keys: list[str]) -> set[str]:
     """Of the partitions `keys` (a register's snapshot, ledger months), those holding a stale file."""
-    from dagster_project.ingest.loader import REGISTER_PARTITION, file_month
-
     if not keys or not REFERENCES.get(source.name):
         return set()
     files = [f for (f,) in conn.execute(
@@ -66,30 +65,6 @@ def stale_partitions(conn: duckdb.DuckDBPyConnection, source: LandingSource, key
         [source.name, keys],
     ).fetchall()]
     return {file_month(f) if source.monthly else REGISTER_PARTITION for f in stale_files(conn, source, files)}
-
-
-def readmit_dependants(conn: duckdb.DuckDBPyConnection, register: LandingSource, landing_dir: Path) -> list:
-    """After `register` loaded: load again, from their landing files, the partitions of every source
-    below it (in contract order, so a borrower comes back before its loans) whose rows its load
-    admits otherwise. Returns their loads."""
-    from dagster_project.ingest.loader import landing_files, load_partitions
-
-    changed, loads = {register.name}, []
-    for source in LANDING_SOURCES.values():
-        if not any(r.parent in changed for r in REFERENCES.get(source.name, [])):
-            continue
-        keys = sorted(stale_partitions(conn, source, _loaded_partitions(conn, source)))
-        if keys:
-            partitions = [(k, landing_files(landing_dir, source, k if source.monthly else None)) for k in keys]
-            loads += load_partitions(conn, source, landing_dir, partitions)
-            changed.add(source.name)
-    return loads
-
-
-def _loaded_partitions(conn: duckdb.DuckDBPyConnection, source: LandingSource) -> list[str]:
-    return [k for (k,) in conn.execute(
-        "select distinct partition_key from audit.load_manifest where source_name = ? and outcome = 'loaded'", [source.name]
-    ).fetchall()]
 
 
 def _exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:

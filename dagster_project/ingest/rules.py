@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 import duckdb
 
 from dagster_project.domain.landing_contract import LANDING_SOURCES, REORGANISATION_DATE, LandingSource
+from dagster_project.domain.months import today_in_vietnam
 from dagster_project.settings import SEEDS_DIR
 
 
@@ -111,7 +111,7 @@ def load_date() -> date:
     7 hours ahead of a server on UTC)."""
     value = os.environ.get("PCW_LOAD_DATE")
     if not value:
-        return datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
+        return today_in_vietnam()
     try:
         return date.fromisoformat(value)
     except ValueError:
@@ -133,7 +133,7 @@ def _generic_rules(source: LandingSource) -> list[RowRule]:
     rules.append(
         RowRule(
             f"duplicate {' + '.join(source.key)}: already loaded from another file",
-            # rule_loaded_keys: the file's keys already in raw (loader.py)
+            # rule_loaded_keys: the load's keys already in raw from files it does not replace (admission.py)
             _in([f"t.{k}" for k in source.key], "rule_loaded_keys", list(source.key)),
         )
     )

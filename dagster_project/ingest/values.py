@@ -1,6 +1,7 @@
-"""Landing values to the contract's types, the same on both load paths (loader.py file by file,
-batch.py set-based): how a staged column is typed, and the parse rule a row breaks when one of its
-values cannot be typed without changing it (recorded before the row rules of rules.py)."""
+"""Landing values to the contract's types, the same on both load paths (admission.py builds their
+SQL for loader.py, file by file, and batch.py, set-based): how a staged column is typed, and the
+parse rule a row breaks when one of its values cannot be typed without changing it (recorded
+before the row rules of rules.py)."""
 
 from __future__ import annotations
 

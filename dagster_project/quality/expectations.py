@@ -18,6 +18,7 @@ import duckdb
 import pandas as pd
 
 from dagster_project.domain.landing_contract import LANDING_SOURCES, PERSONAL_COLUMNS
+from dagster_project.ingest.landing import MONTH_IN_NAME
 from dagster_project.settings import EXPECTATIONS_DIR, SEEDS_DIR
 
 EXAMPLES_PER_RULE = 5
@@ -280,7 +281,7 @@ def validate_table(
 ROW_NAME = "__row__"  # columns the suites never name
 ROW_MONTH = "__month__"
 # The landing month of a ledger row, from its file's name (`transactions_08_2024-06.parquet`)
-FILE_MONTH = "regexp_extract(source_file, '_(\\d{4}-\\d{2})\\.[a-z]+$', 1)"
+FILE_MONTH = f"regexp_extract(source_file, '{MONTH_IN_NAME}', 1)"
 
 
 def _row_name_expression(

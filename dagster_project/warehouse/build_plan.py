@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from dagster_project.domain.landing_contract import LANDING_SOURCES
-from dagster_project.ingest.landing import month_after_load
-from dagster_project.ingest.loader import changed_partitions, landing_months
+from dagster_project.domain.months import LedgerMonth
+from dagster_project.ingest.landing import landing_months, month_after_load
+from dagster_project.ingest.loader import changed_partitions
 from dagster_project.ingest.rules import load_date
 from dagster_project.warehouse.recompute import marts_up_to_date
 from dagster_project.settings import PROJECT_ROOT, Settings, read_warehouse
@@ -23,22 +24,25 @@ def first_ledger_month(settings: Settings) -> str:
         return settings.first_ledger_month
     months = [m for s in LANDING_SOURCES.values() if s.monthly for m in landing_months(settings.landing_dir, s)
               if not month_after_load(m)]
-    return min(months, default=f"{datetime.now(timezone.utc):%Y-%m}")
+    return min(months, default=_this_month_in_utc().key)
 
 
 def months_ahead() -> int:
     """How many months a load date set ahead (PCW_LOAD_DATE, e.g. for a sample generated past
     today) is after this month in UTC: the ledger partitions end that much later."""
-    today = datetime.now(timezone.utc).date()
-    load_day = load_date() if os.environ.get("PCW_LOAD_DATE") else today
-    return max(0, (load_day.year - today.year) * 12 + load_day.month - today.month)
+    this_month = _this_month_in_utc()
+    load_month = LedgerMonth.of(load_date()) if os.environ.get("PCW_LOAD_DATE") else this_month
+    return max(0, load_month - this_month)
+
+
+def _this_month_in_utc() -> LedgerMonth:
+    # Dagster's monthly partitions run on UTC: its current partition is this month.
+    return LedgerMonth.of(datetime.now(timezone.utc).date())
 
 
 def ledger_span(settings: Settings) -> tuple[str, str]:
     """The first and last ledger partitions as YYYY-MM (defs/loads.py ledger_partitions)."""
-    today = datetime.now(timezone.utc).date()
-    last = today.year * 12 + today.month - 1 + months_ahead()
-    return first_ledger_month(settings), f"{last // 12:04d}-{last % 12 + 1:02d}"
+    return first_ledger_month(settings), (_this_month_in_utc() + months_ahead()).key
 
 
 @dataclass(frozen=True)
