@@ -1,4 +1,4 @@
-{#- The first month-end this build recomputes in the loan × month-end models (macros/recompute.sql):
+{#- The first month-end this build recomputes in the loan × month-end models (macros/recompute/):
     the earliest month-end any changed input can reach, comparing int_recompute__inputs with the
     inputs of the last complete build (int_recompute__built, read as it stands before this build
     replaces it). Null means every month: the first build, --full-refresh, a change that can reach

@@ -2,7 +2,7 @@
 -- Loan × month-end balances by bucket. A loan has a row for every month-end from its first ledger
 -- month until its balance is back to zero for good (or the last month of the ledger). The month
 -- spine is the months the ledger has rows in: interest is collected every month.
--- Incremental (macros/recompute.sql): from `from_month` on, a loan's balances start from
+-- Incremental (macros/recompute/): from `from_month` on, a loan's balances start from
 -- its row at the month-end before, as if that month's movements had brought them.
 with ledger_movements as (
     select

@@ -4,7 +4,7 @@
 -- accrued and unpaid, principal falling due and collected, and where the loan sits (2025 commune,
 -- transaction point, program, organisation).
 --
--- Incremental like the balances (macros/recompute.sql): from `from_month` on, the running
+-- Incremental like the balances (macros/recompute/): from `from_month` on, the running
 -- totals (extensions, the last freeze, write-offs and the interest balance to date) start from
 -- the loan's row at the month-end before; what looks further back (FIFO age of overdue, the
 -- freeze in force, extensions moving instalments) reads the whole ledger.

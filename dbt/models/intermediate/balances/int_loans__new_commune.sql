@@ -30,17 +30,10 @@ own_rows as (
         loans.loan_id,
         loans.group_id,
         loans.commune_code as disbursement_commune_code,
-        coalesce(
-            latest_new_commune.new_commune_code,
-            case when loans.commune_era = 'new' then loans.commune_code else default_successor.new_commune_code end
-        ) as new_commune_code,
-        (latest_new_commune.new_commune_code is null
-            and loans.commune_era = 'old'
-            and coalesce(default_successor.is_split, false)) as is_allocated,
+        {{ restated_on_new_commune('loans') }},
         loans.transaction_point_id
     from {{ ref('stg_branch__loans') }} as loans
     left join latest_new_commune on latest_new_commune.loan_id = loans.loan_id
-    -- the era decides in the select, not here: a join condition on one side only makes a nested-loop join
     left join default_successor on default_successor.old_commune_code = loans.commune_code
 )
 

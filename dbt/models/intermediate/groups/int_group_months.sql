@@ -1,7 +1,7 @@
 {%- set from_month = recompute_from() -%}
 -- Group × month-end measures that the scorecard scores: savings, balances, interest and principal
 -- due and collected, and attendance at the transaction point's session.
--- Incremental (macros/recompute.sql): the recomputed months read the month before them
+-- Incremental (macros/recompute/): the recomputed months read the month before them
 -- (last month's savings); what is dated is read from that month on.
 with month_ends as (
     select distinct as_of_date from {{ recomputed(ref('int_loan_balances__month_end'), months_back=1) }}

@@ -33,7 +33,6 @@ default_successor as (
     where is_default_successor
 )
 
--- the era decides in the select, not in the join: a join condition on one side only makes a nested-loop join
 select
     groups.group_id,
     groups.organisation_code,
@@ -43,13 +42,7 @@ select
     groups.member_count,
     groups.established_date,
     groups.branch_code,
-    coalesce(
-        latest_new_commune.new_commune_code,
-        case when groups.commune_era = 'new' then groups.commune_code else default_successor.new_commune_code end
-    ) as new_commune_code,
-    (latest_new_commune.new_commune_code is null
-        and groups.commune_era = 'old'
-        and coalesce(default_successor.is_split, false)) as is_allocated
+    {{ restated_on_new_commune('groups') }}
 from {{ ref('stg_branch__groups') }} as groups
 left join {{ ref('stg_branch__transaction_points') }} as points on points.transaction_point_id = groups.transaction_point_id
 left join latest_new_commune on latest_new_commune.group_id = groups.group_id

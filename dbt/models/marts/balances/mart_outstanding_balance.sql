@@ -3,7 +3,7 @@
 -- funding source and organisation, with its growth since 31 December and over twelve months.
 -- Growth compares the same unit: a unit that owed at the comparison date and owes nothing now
 -- still has a row (outstanding 0), so growth sums exactly from any unit up to the province.
--- Incremental (macros/recompute.sql): the recomputed months read the twelve before them.
+-- Incremental (macros/recompute/): the recomputed months read the twelve before them.
 -- The cell a loan's balances add up in (its province, office, commune, program, funding source and
 -- organisation), numbered so the 15 M loan-month rows are grouped on small integer keys.
 with loan_cells as (

@@ -22,12 +22,3 @@
     {% endfor %}
     {{ return(statements[0] if statements else '') }}
 {% endmacro %}
-
-{# A Spark SQL string literal: backslash is its escape character. #}
-{% macro spark_seed_literal(value) %}
-    {%- if value is none -%}
-        null
-    {%- else -%}
-        '{{ (value | string) | replace("\\", "\\\\") | replace("'", "\\'") }}'
-    {%- endif -%}
-{% endmacro %}
