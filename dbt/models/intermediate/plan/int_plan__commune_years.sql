@@ -4,12 +4,8 @@
 -- at the opening date, and of the plan's own new loans (evenly over the program's
 -- repayment_years from the year after), each times the program's collection rate.
 with opening as (
-    select new_commune_code, program_code, funding_source,
-           sum(outstanding_principal) as outstanding_principal,
-           sum(overdue_principal) as overdue_principal
-    from {{ ref('mart_outstanding_balance') }}
-    where as_of_date = cast('{{ var("plan_opening_date") }}' as date)
-    group by new_commune_code, program_code, funding_source
+    select new_commune_code, program_code, funding_source, outstanding_principal, overdue_principal
+    from {{ ref('int_plan__opening_balances') }}
 ),
 
 plan_years as (

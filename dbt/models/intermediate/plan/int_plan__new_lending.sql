@@ -26,8 +26,7 @@ opening_split as (
         program_code,
         sum(case when funding_source = 'local' then outstanding_principal else 0 end) as local_principal,
         sum(outstanding_principal) as outstanding_principal
-    from {{ ref('mart_outstanding_balance') }}
-    where as_of_date = cast('{{ var("plan_opening_date") }}' as date)
+    from {{ ref('int_plan__opening_balances') }}
     group by new_commune_code, program_code
 ),
 
