@@ -128,17 +128,20 @@ select
     contributions.program_code,
     contributions.funding_source,
     contributions.organisation_code,
-    sum(contributions.current_principal) as current_principal,
-    sum(contributions.overdue_principal) as overdue_principal,
-    sum(contributions.frozen_principal) as frozen_principal,
-    sum(contributions.outstanding_principal) as outstanding_principal,
-    sum(contributions.loans_with_outstanding) as loans_with_outstanding,
-    sum(contributions.borrowers_with_outstanding) as borrowers_with_outstanding,
-    sum(contributions.allocated_principal) as allocated_principal,
+    -- bigint on every engine (DuckDB sums to a 128-bit integer): the contract's types
+    cast(sum(contributions.current_principal) as bigint) as current_principal,
+    cast(sum(contributions.overdue_principal) as bigint) as overdue_principal,
+    cast(sum(contributions.frozen_principal) as bigint) as frozen_principal,
+    cast(sum(contributions.outstanding_principal) as bigint) as outstanding_principal,
+    cast(sum(contributions.loans_with_outstanding) as bigint) as loans_with_outstanding,
+    cast(sum(contributions.borrowers_with_outstanding) as bigint) as borrowers_with_outstanding,
+    cast(sum(contributions.allocated_principal) as bigint) as allocated_principal,
     case when max(reach.has_year_start) = 1
-         then sum(contributions.outstanding_principal) - sum(contributions.outstanding_at_year_start) end as growth_since_year_start,
+         then cast(sum(contributions.outstanding_principal) - sum(contributions.outstanding_at_year_start) as bigint)
+    end as growth_since_year_start,
     case when max(reach.has_year_ago) = 1
-         then sum(contributions.outstanding_principal) - sum(contributions.outstanding_a_year_ago) end as growth_over_twelve_months
+         then cast(sum(contributions.outstanding_principal) - sum(contributions.outstanding_a_year_ago) as bigint)
+    end as growth_over_twelve_months
 from contributions
 left join reach on reach.as_of_date = contributions.as_of_date
 {%- if from_month %}

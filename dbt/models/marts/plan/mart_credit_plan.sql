@@ -31,7 +31,8 @@ select
     levels.program_code,
     programs.program_name_vi as program_name,
     levels.funding_source,
-    {% for a in amounts %}levels.{{ a }},
+    {#- bigint on every engine (DuckDB sums to a 128-bit integer): the contract's types #}
+    {% for a in amounts %}cast(levels.{{ a }} as bigint) as {{ a }},
     {% endfor %}case when levels.opening_principal <> 0
          then cast(levels.closing_principal - levels.opening_principal as double) / levels.opening_principal end as growth_rate
 from levels
