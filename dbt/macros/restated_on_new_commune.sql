@@ -8,7 +8,10 @@
 {% macro restated_on_new_commune(registered, latest='latest_new_commune', successor='default_successor') %}
     coalesce(
         {{ latest }}.new_commune_code,
-        case when {{ registered }}.commune_era = 'new' then {{ registered }}.commune_code else {{ successor }}.new_commune_code end
+        case
+            when {{ registered }}.commune_era = 'new' then {{ registered }}.commune_code
+            else {{ successor }}.new_commune_code
+        end
     ) as new_commune_code,
     ({{ latest }}.new_commune_code is null
         and {{ registered }}.commune_era = 'old'

@@ -5,7 +5,11 @@
     {%- set where = config.get('where') -%}
     {%- if where == '__recomputed_months__' -%}
         {%- set window = adapter.get_relation(relation.database, relation.schema, 'int_recompute__window') -%}
-        {%- set where = ('as_of_date >= coalesce((select recompute_from from ' ~ window ~ "), cast('0001-01-01' as date))") if (window and target.type == 'duckdb') else none -%}
+        {%- set where = none -%}
+        {%- if window and target.type == 'duckdb' -%}
+            {%- set where = 'as_of_date >= coalesce((select recompute_from from ' ~ window
+                            ~ "), cast('0001-01-01' as date))" -%}
+        {%- endif -%}
     {%- endif -%}
     {%- if where -%}
         {%- do return("(select * from " ~ relation ~ " where " ~ where ~ ") dbt_subquery") -%}

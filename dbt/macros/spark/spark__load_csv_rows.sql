@@ -13,7 +13,8 @@
             insert into {{ this.render() }} values
             {% for row in chunk -%}
                 ({%- for value in row -%}
-                    cast({{ spark_seed_literal(value) }} as {{ column_types[loop.index0] }}){%- if not loop.last -%},{%- endif -%}
+                    cast({{ spark_seed_literal(value) }} as {{ column_types[loop.index0] }})
+                    {%- if not loop.last -%},{%- endif -%}
                 {%- endfor -%}){%- if not loop.last -%},{%- endif %}
             {% endfor %}
         {% endset %}

@@ -9,13 +9,15 @@ with schedules as (
         count(*) as scheduled_instalments,
         sum(principal_due) as scheduled_principal,
         -- moves with any instalment's due date or amount
-        sum(principal_due * {{ dbt.datediff("cast('2000-01-01' as date)", 'due_date', 'day') }}) as scheduled_principal_days
+        sum(principal_due * {{ dbt.datediff("cast('2000-01-01' as date)", 'due_date', 'day') }})
+            as scheduled_principal_days
     from {{ ref('stg_branch__loan_schedules') }}
     group by loan_id
 ),
 
 overdue_rate_multiplier as (
-    select rule_value as multiplier from {{ ref('rate_rules') }} where rule_code = 'overdue_rate_multiplier'
+    select rule_value as multiplier from {{ ref('rate_rules') }}
+    where rule_code = 'overdue_rate_multiplier'
 )
 
 select
@@ -45,6 +47,7 @@ select
 from {{ ref('stg_branch__loans') }} as loans
 cross join overdue_rate_multiplier as multiplier
 inner join {{ ref('int_loans__new_commune') }} as loan_communes on loan_communes.loan_id = loans.loan_id
-inner join {{ ref('stg_admin__new_communes') }} as new_communes on new_communes.commune_code = loan_communes.new_commune_code
+inner join {{ ref('stg_admin__new_communes') }} as new_communes
+    on new_communes.commune_code = loan_communes.new_commune_code
 left join {{ ref('stg_branch__borrowers') }} as borrowers on borrowers.borrower_id = loans.borrower_id
 left join schedules on schedules.loan_id = loans.loan_id

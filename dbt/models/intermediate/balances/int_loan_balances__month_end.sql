@@ -44,7 +44,7 @@ loan_end as (
         min(month_end_date) as first_month_end,
         case
             when sum(current_movement + overdue_movement + frozen_movement) = 0 then max(month_end_date)
-            else (select max(month_end_date) from monthly_movements)
+            else (select max(every_loan.month_end_date) from monthly_movements as every_loan)
         end as last_month_end
     from monthly_movements
     group by loan_id
@@ -71,8 +71,10 @@ balances as (
         sum(coalesce(m.current_movement, 0) + coalesce(m.overdue_movement, 0) + coalesce(m.frozen_movement, 0))
             over loan_history as outstanding_principal,
         -- what the loan owed at the previous month-end: this month-end's balance less this month's movements
-        sum(coalesce(m.current_movement, 0)) over loan_history - coalesce(m.current_movement, 0) as current_principal_at_month_start,
-        sum(coalesce(m.overdue_movement, 0)) over loan_history - coalesce(m.overdue_movement, 0) as overdue_principal_at_month_start,
+        sum(coalesce(m.current_movement, 0)) over loan_history
+        - coalesce(m.current_movement, 0) as current_principal_at_month_start,
+        sum(coalesce(m.overdue_movement, 0)) over loan_history
+        - coalesce(m.overdue_movement, 0) as overdue_principal_at_month_start,
         coalesce(m.interest_collected, 0) as interest_collected,
         coalesce(m.principal_repaid, 0) as principal_repaid,
         coalesce(m.principal_written_off, 0) as principal_written_off
@@ -80,7 +82,8 @@ balances as (
     left join monthly_movements as m
         on m.loan_id = loan_months.loan_id and m.month_end_date = loan_months.month_end_date
     window loan_history as (
-        partition by loan_months.loan_id order by loan_months.month_end_date rows between unbounded preceding and current row
+        partition by loan_months.loan_id
+        order by loan_months.month_end_date rows between unbounded preceding and current row
     )
 )
 

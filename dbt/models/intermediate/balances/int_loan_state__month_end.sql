@@ -23,9 +23,14 @@ monthly_events as (
         sum(case when transaction_type = 'extension' then 1 else 0 end) as extensions,
         max(case when transaction_type = 'extension' then new_due_date end) as latest_new_due_date,
         sum(case when transaction_type = 'extension' then principal_amount else 0 end) as principal_extended,
-        sum(case when transaction_type = 'opening_balance' then principal_amount else 0 end) as principal_brought_forward,
-        sum(case when transaction_type = 'principal_repayment' and from_bucket = 'current' then principal_amount else 0 end)
-            as principal_repaid_from_current,
+        sum(case when transaction_type = 'opening_balance' then principal_amount else 0 end)
+            as principal_brought_forward,
+        sum(
+            case
+                when transaction_type = 'principal_repayment' and from_bucket = 'current' then principal_amount
+                else 0
+            end
+        ) as principal_repaid_from_current,
         sum(case when transaction_type = 'write_off' then interest_amount else 0 end) as interest_written_off,
         sum(case when transaction_type = 'freeze' then 1 else 0 end) as freezes
     from ledger
@@ -42,14 +47,19 @@ freeze_events as (
         month_end_date,
         cause_code,
         frozen_until,
-        row_number() over (partition by loan_id, month_end_date order by transaction_date desc, transaction_id desc) as recency
+        row_number()
+            over (partition by loan_id, month_end_date order by transaction_date desc, transaction_id desc)
+            as recency
     from ledger
     where transaction_type = 'freeze'
 ),
 
 -- an extended instalment falls due in the month of its new due date instead of its scheduled one
 extended_into as (
-    select loan_id, {{ dbt.last_day('new_due_date', 'month') }} as month_end_date, sum(principal_amount) as principal_extended_into
+    select
+        loan_id,
+        {{ dbt.last_day('new_due_date', 'month') }} as month_end_date,
+        sum(principal_amount) as principal_extended_into
     from ledger
     where transaction_type = 'extension'
     {%- if from_month %}
@@ -75,7 +85,8 @@ overdue_transfers as (
         loan_id,
         transaction_date,
         sum(principal_amount) over (
-            partition by loan_id order by transaction_date, transaction_id rows between unbounded preceding and current row
+            partition by loan_id
+            order by transaction_date, transaction_id rows between unbounded preceding and current row
         ) as transferred_to_date
     from ledger
     where to_bucket = 'overdue'
@@ -88,7 +99,9 @@ overdue_transfers_by_month as (
         balances.overdue_principal,
         transfers.transaction_date,
         transfers.transferred_to_date,
-        max(transfers.transferred_to_date) over (partition by balances.loan_id, balances.as_of_date) as transferred_by_month_end
+        max(transfers.transferred_to_date)
+            over (partition by balances.loan_id, balances.as_of_date)
+            as transferred_by_month_end
     from balances
     inner join overdue_transfers as transfers
         on transfers.loan_id = balances.loan_id and transfers.transaction_date <= balances.as_of_date
@@ -127,13 +140,19 @@ monthly as (
             as current_principal_at_month_start,
         balances.overdue_principal_at_month_start,
         greatest(
-            coalesce(scheduled.principal_scheduled, 0) - coalesce(events.principal_extended, 0) + coalesce(extended_into.principal_extended_into, 0),
+            coalesce(scheduled.principal_scheduled, 0)
+            - coalesce(events.principal_extended, 0)
+            + coalesce(extended_into.principal_extended_into, 0),
             0
         ) as principal_scheduled_after_extensions
     from balances
-    left join monthly_events as events on events.loan_id = balances.loan_id and events.month_end_date = balances.as_of_date
+    left join
+        monthly_events as events
+        on events.loan_id = balances.loan_id and events.month_end_date = balances.as_of_date
     left join scheduled on scheduled.loan_id = balances.loan_id and scheduled.month_end_date = balances.as_of_date
-    left join extended_into on extended_into.loan_id = balances.loan_id and extended_into.month_end_date = balances.as_of_date
+    left join
+        extended_into
+        on extended_into.loan_id = balances.loan_id and extended_into.month_end_date = balances.as_of_date
 ),
 
 with_accrual as (
@@ -144,8 +163,11 @@ with_accrual as (
         -- a month's interest on the balances the month started with (percent a year / 1200);
         -- overdue at the overdue rate, frozen debt none
         cast(round(
-            (cast(monthly.current_principal_at_month_start as double) * loans.annual_rate
-             + cast(monthly.overdue_principal_at_month_start as double) * loans.overdue_annual_rate) / 1200, 0) as bigint)
+            (
+                cast(monthly.current_principal_at_month_start as double) * loans.annual_rate
+                + cast(monthly.overdue_principal_at_month_start as double) * loans.overdue_annual_rate
+            ) / 1200, 0
+        ) as bigint)
             as interest_accrued,
         -- principal falling due can't exceed what is still current: nothing falls due on a loan repaid early or frozen
         least(monthly.principal_scheduled_after_extensions, monthly.current_principal_at_month_start) as principal_due
@@ -179,20 +201,25 @@ history as (
     select
         with_accrual.*,
         {{ plus_carried('sum(extensions) over loan_history', 'extension_count', from_month) }} as extension_count,
-        {{ plus_carried('max(latest_new_due_date) over loan_history', 'extended_due_date', from_month, 'max') }} as extended_due_date,
-        {{ plus_carried('max(freeze_month_end) over loan_history', 'last_freeze_month_end', from_month, 'max') }} as last_freeze_month_end,
+        {{ plus_carried('max(latest_new_due_date) over loan_history', 'extended_due_date', from_month, 'max') }}
+            as extended_due_date,
+        {{ plus_carried('max(freeze_month_end) over loan_history', 'last_freeze_month_end', from_month, 'max') }}
+            as last_freeze_month_end,
         {{ plus_carried('sum(principal_written_off) over loan_history', 'principal_written_off_to_date', from_month) }}
             as principal_written_off_to_date,
         {{ plus_carried('sum(interest_written_off) over loan_history', 'interest_written_off_to_date', from_month) }}
             as interest_written_off_to_date,
-        {{ plus_carried('sum(interest_accrued - interest_collected - interest_written_off) over loan_history', 'interest_balance_to_date', from_month) }}
-            as interest_balance_to_date
+        {{ plus_carried(
+            'sum(interest_accrued - interest_collected - interest_written_off) over loan_history',
+            'interest_balance_to_date', from_month
+        ) }} as interest_balance_to_date
     from with_accrual
     {%- if from_month %}
     left join carried on carried.loan_id = with_accrual.loan_id
     {%- endif %}
     window loan_history as (
-        partition by with_accrual.loan_id order by with_accrual.as_of_date rows between unbounded preceding and current row
+        partition by with_accrual.loan_id
+        order by with_accrual.as_of_date rows between unbounded preceding and current row
     )
 )
 
@@ -213,12 +240,15 @@ select
     history.outstanding_principal,
     loans.contract_due_date,
     history.extended_due_date,
-    case when history.extended_due_date > loans.contract_due_date then history.extended_due_date else loans.contract_due_date end
-        as final_due_date,
+    case
+        when history.extended_due_date > loans.contract_due_date then history.extended_due_date
+        else loans.contract_due_date
+    end as final_due_date,
     history.extension_count,
     overdue_age.overdue_since,
     case
-        when history.overdue_principal > 0 then {{ dbt.datediff('overdue_age.overdue_since', 'history.as_of_date', 'day') }}
+        when history.overdue_principal > 0
+            then {{ dbt.datediff('overdue_age.overdue_since', 'history.as_of_date', 'day') }}
         else 0
     end as days_past_due,
     case when history.frozen_principal > 0 then freezes.cause_code end as frozen_cause_code,
@@ -243,4 +273,6 @@ from history
 inner join loans on loans.loan_id = history.loan_id
 left join overdue_age on overdue_age.loan_id = history.loan_id and overdue_age.as_of_date = history.as_of_date
 left join freeze_events as freezes
-    on freezes.loan_id = history.loan_id and freezes.month_end_date = history.last_freeze_month_end and freezes.recency = 1
+    on freezes.loan_id = history.loan_id
+    and freezes.month_end_date = history.last_freeze_month_end
+    and freezes.recency = 1

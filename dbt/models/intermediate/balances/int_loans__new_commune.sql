@@ -40,10 +40,11 @@ own_rows as (
 select
     own_rows.loan_id,
     own_rows.disbursement_commune_code,
-    coalesce(groups.new_commune_code, own_rows.new_commune_code) as new_commune_code,
-    case when groups.group_id is null then own_rows.is_allocated else groups.is_allocated end as is_allocated,
+    coalesce(loan_groups.new_commune_code, own_rows.new_commune_code) as new_commune_code,
+    case when loan_groups.group_id is null then own_rows.is_allocated else loan_groups.is_allocated end as is_allocated,
     own_rows.transaction_point_id,
     points.transaction_office_code
 from own_rows
-left join {{ ref('int_groups__new_commune') }} as groups on groups.group_id = own_rows.group_id
-left join {{ ref('stg_branch__transaction_points') }} as points on points.transaction_point_id = own_rows.transaction_point_id
+left join {{ ref('int_groups__new_commune') }} as loan_groups on loan_groups.group_id = own_rows.group_id
+left join {{ ref('stg_branch__transaction_points') }} as points
+    on points.transaction_point_id = own_rows.transaction_point_id

@@ -45,7 +45,8 @@ loans_by_group as (
 ),
 
 principal_due as (
-    select loans.group_id, {{ dbt.last_day('s.due_date', 'month') }} as as_of_date, sum(s.principal_due) as principal_due
+    select
+        loans.group_id, {{ dbt.last_day('s.due_date', 'month') }} as as_of_date, sum(s.principal_due) as principal_due
     from {{ recomputed(ref('stg_branch__loan_schedules'), months_back=1, column='due_date') }} as s
     inner join {{ ref('int_loan_attributes') }} as loans on loans.loan_id = s.loan_id
     where loans.group_id is not null
@@ -53,7 +54,11 @@ principal_due as (
 ),
 
 savings as (
-    select group_id, month_end_date as as_of_date, sum(depositing_members) as depositing_members, sum(amount) as savings_deposited
+    select
+        group_id,
+        month_end_date as as_of_date,
+        sum(depositing_members) as depositing_members,
+        sum(amount) as savings_deposited
     from {{ recomputed(ref('stg_branch__savings_deposits'), months_back=1, column='month_end_date') }}
     group by group_id, month_end_date
 ),
@@ -83,7 +88,8 @@ group_month_rows as (
         gm.member_count,
         coalesce(s.depositing_members, 0) as depositing_members,
         coalesce(s.savings_deposited, 0) as savings_deposited,
-        coalesce(lag(s.savings_deposited) over (partition by gm.group_id order by gm.as_of_date), 0) as savings_deposited_previous_month,
+        coalesce(lag(s.savings_deposited) over (partition by gm.group_id order by gm.as_of_date), 0)
+            as savings_deposited_previous_month,
         coalesce(l.overdue_principal, 0) as overdue_principal,
         coalesce(l.outstanding_principal, 0) as outstanding_principal,
         coalesce(l.interest_collected, 0) as interest_collected,

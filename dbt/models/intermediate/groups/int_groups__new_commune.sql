@@ -34,16 +34,17 @@ default_successor as (
 )
 
 select
-    groups.group_id,
-    groups.organisation_code,
-    groups.transaction_point_id,
+    loan_groups.group_id,
+    loan_groups.organisation_code,
+    loan_groups.transaction_point_id,
     points.transaction_office_code,
     points.transaction_day,
-    groups.member_count,
-    groups.established_date,
-    groups.branch_code,
-    {{ restated_on_new_commune('groups') }}
-from {{ ref('stg_branch__groups') }} as groups
-left join {{ ref('stg_branch__transaction_points') }} as points on points.transaction_point_id = groups.transaction_point_id
-left join latest_new_commune on latest_new_commune.group_id = groups.group_id
-left join default_successor on default_successor.old_commune_code = groups.commune_code
+    loan_groups.member_count,
+    loan_groups.established_date,
+    loan_groups.branch_code,
+    {{ restated_on_new_commune('loan_groups') }}
+from {{ ref('stg_branch__groups') }} as loan_groups
+left join {{ ref('stg_branch__transaction_points') }} as points
+    on points.transaction_point_id = loan_groups.transaction_point_id
+left join latest_new_commune on latest_new_commune.group_id = loan_groups.group_id
+left join default_successor on default_successor.old_commune_code = loan_groups.commune_code

@@ -15,7 +15,9 @@ ranked as (
     select
         new_commune_code,
         transaction_office_code,
-        row_number() over (partition by new_commune_code order by loans desc, transaction_office_code) as office_rank
+        row_number()
+            over (partition by new_commune_code order by loans desc, transaction_office_code asc)
+            as office_rank
     from loans_per_office
 )
 

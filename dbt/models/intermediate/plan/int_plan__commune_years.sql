@@ -13,7 +13,8 @@ plan_years as (
 ),
 
 units as (
-    select new_commune_code, program_code, funding_source from opening where outstanding_principal <> 0
+    select new_commune_code, program_code, funding_source from opening
+    where outstanding_principal <> 0
     union
     select new_commune_code, program_code, funding_source from {{ ref('int_plan__new_lending') }}
     union
@@ -85,8 +86,8 @@ flows as (
 running as (
     select
         flows.*,
-        plan_opening_principal + sum(new_disbursement - collections) over (
-            partition by new_commune_code, program_code, funding_source order by plan_year
+        flows.plan_opening_principal + sum(flows.new_disbursement - flows.collections) over (
+            partition by flows.new_commune_code, flows.program_code, flows.funding_source order by flows.plan_year
             rows between unbounded preceding and current row
         ) as closing_principal
     from flows

@@ -6,7 +6,7 @@ with opening_loans as (
     select balances.loan_id, balances.outstanding_principal
     from {{ ref('int_loan_balances__month_end') }} as balances
     where balances.as_of_date = cast('{{ var("plan_opening_date") }}' as date)
-      and balances.outstanding_principal > 0
+        and balances.outstanding_principal > 0
 ),
 
 future_instalments as (
@@ -25,7 +25,7 @@ loan_totals as (
         opening_loans.loan_id,
         opening_loans.outstanding_principal,
         opening_loans.outstanding_principal
-            - least(opening_loans.outstanding_principal, coalesce(sum(future_instalments.principal_due), 0)) as already_due
+        - least(opening_loans.outstanding_principal, coalesce(sum(future_instalments.principal_due), 0)) as already_due
     from opening_loans
     left join future_instalments on future_instalments.loan_id = opening_loans.loan_id
     group by opening_loans.loan_id, opening_loans.outstanding_principal
@@ -41,10 +41,10 @@ loan_years as (
         plan_years.plan_year,
         loan_totals.outstanding_principal,
         loan_totals.already_due
-            + sum(coalesce(future_instalments.principal_due, 0)) over (
-                partition by loan_totals.loan_id order by plan_years.plan_year
-                rows between unbounded preceding and current row
-            ) as due_through_year
+        + sum(coalesce(future_instalments.principal_due, 0)) over (
+            partition by loan_totals.loan_id order by plan_years.plan_year
+            rows between unbounded preceding and current row
+        ) as due_through_year
     from loan_totals
     cross join plan_years
     left join future_instalments
@@ -56,10 +56,10 @@ capped as (
         loan_id,
         plan_year,
         least(due_through_year, outstanding_principal)
-            - least(
-                coalesce(lag(due_through_year) over (partition by loan_id order by plan_year), 0),
-                outstanding_principal
-            ) as scheduled_principal
+        - least(
+            coalesce(lag(due_through_year) over (partition by loan_id order by plan_year), 0),
+            outstanding_principal
+        ) as scheduled_principal
     from loan_years
 )
 

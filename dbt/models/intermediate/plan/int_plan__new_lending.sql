@@ -16,8 +16,11 @@ with demand as (
     from {{ ref('stg_branch__demand_survey') }} as survey
     inner join {{ ref('program_terms') }} as terms
         on terms.program_code = survey.program_code
-        and cast({{ dbt.concat([dbt.safe_cast('survey.plan_year', api.Column.translate_type('string')), "'-01-01'"]) }} as date)
-            between terms.valid_from and terms.valid_to
+        -- the terms in force on 1 January of the plan year
+        {%- set year_start = dbt.concat([
+            dbt.safe_cast('survey.plan_year', api.Column.translate_type('string')), "'-01-01'"
+        ]) %}
+        and cast({{ year_start }} as date) between terms.valid_from and terms.valid_to
 ),
 
 opening_split as (
@@ -46,8 +49,11 @@ shares as (
         demand.beneficiary_count,
         demand.capped_demand,
         case
-            when coalesce(opening_split.outstanding_principal, 0) = 0 then case when sources.funding_source = 'central' then 1.0 else 0.0 end
-            when sources.funding_source = 'local' then cast(opening_split.local_principal as double) / opening_split.outstanding_principal
+            -- no balance to split by: all central
+            when coalesce(opening_split.outstanding_principal, 0) = 0
+                then case when sources.funding_source = 'central' then 1.0 else 0.0 end
+            when sources.funding_source = 'local'
+                then cast(opening_split.local_principal as double) / opening_split.outstanding_principal
             else 1.0 - cast(opening_split.local_principal as double) / opening_split.outstanding_principal
         end as source_share
     from demand
@@ -63,10 +69,13 @@ select
     funding_source,
     plan_year,
     case when funding_source = 'local' then cast(round(capped_demand * source_share) as bigint)
-         else capped_demand - cast(round(capped_demand * (1.0 - source_share)) as bigint) end as new_disbursement,
+        else capped_demand - cast(round(capped_demand * (1.0 - source_share)) as bigint)
+    end as new_disbursement,
     case when funding_source = 'local' then cast(round(households * source_share) as bigint)
-         else households - cast(round(households * (1.0 - source_share)) as bigint) end as planned_households,
+        else households - cast(round(households * (1.0 - source_share)) as bigint)
+    end as planned_households,
     case when funding_source = 'local' then cast(round(beneficiary_count * source_share) as bigint)
-         else beneficiary_count - cast(round(beneficiary_count * (1.0 - source_share)) as bigint) end as planned_beneficiaries
+        else beneficiary_count - cast(round(beneficiary_count * (1.0 - source_share)) as bigint)
+    end as planned_beneficiaries
 from shares
 where source_share > 0

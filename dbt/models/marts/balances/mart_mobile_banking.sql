@@ -12,6 +12,7 @@ select
     o.new_commune_code,
     count(*) as borrowers_with_outstanding,
     sum(case when o.borrower_mobile_banking then 1 else 0 end) as borrowers_with_mobile_banking,
-    cast(sum(case when o.borrower_mobile_banking then 1 else 0 end) as decimal(38,12)) / count(*) as mobile_banking_rate
+    cast(sum(case when o.borrower_mobile_banking then 1 else 0 end) as decimal(38, 12))
+    / count(*) as mobile_banking_rate
 from borrowers_owing as o
 group by o.as_of_date, o.new_commune_code

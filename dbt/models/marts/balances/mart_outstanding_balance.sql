@@ -19,7 +19,13 @@ with loan_cells as (
         funding_source,
         organisation_code,
         dense_rank() over (
-            order by province_code, transaction_office_code, new_commune_code, program_code, funding_source, organisation_code
+            order by
+                province_code,
+                transaction_office_code,
+                new_commune_code,
+                program_code,
+                funding_source,
+                organisation_code
         ) as cell_number
     from {{ ref('int_loan_attributes') }}
 ),
@@ -38,7 +44,8 @@ cell_sums as (
         sum(balances.outstanding_principal) as outstanding_principal,
         -- a loan has one row a month-end, so counting rows counts loans
         sum(case when balances.outstanding_principal > 0 then 1 else 0 end) as loans_with_outstanding,
-        sum(case when balances.outstanding_principal > 0 and loan_cells.borrower_key is not null then 1 else 0 end) as loans_of_borrowers,
+        sum(case when balances.outstanding_principal > 0 and loan_cells.borrower_key is not null then 1 else 0 end)
+            as loans_of_borrowers,
         sum(case when loan_cells.is_allocated then balances.outstanding_principal else 0 end) as allocated_principal
     from {{ recomputed(ref('int_loan_balances__month_end'), months_back=12) }} as balances
     inner join loan_cells on loan_cells.loan_id = balances.loan_id
@@ -71,7 +78,9 @@ balances as (
         cell_sums.allocated_principal
     from cell_sums
     inner join cells on cells.cell_number = cell_sums.cell_number
-    left join extra_loans on extra_loans.as_of_date = cell_sums.as_of_date and extra_loans.cell_number = cell_sums.cell_number
+    left join
+        extra_loans
+        on extra_loans.as_of_date = cell_sums.as_of_date and extra_loans.cell_number = cell_sums.cell_number
 ),
 
 month_ends as (
@@ -85,12 +94,15 @@ comparisons as (
         month_ends.as_of_date,
         earlier.as_of_date as compared_date,
         case when extract(month from earlier.as_of_date) = 12 then 1 else 0 end as is_year_start,
-        case when extract(month from earlier.as_of_date) = extract(month from month_ends.as_of_date) then 1 else 0 end as is_year_ago
+        case when extract(month from earlier.as_of_date) = extract(month from month_ends.as_of_date) then 1 else 0 end
+            as is_year_ago
     from month_ends
     inner join month_ends as earlier
         on extract(year from earlier.as_of_date) = extract(year from month_ends.as_of_date) - 1
-        and (extract(month from earlier.as_of_date) = 12
-             or extract(month from earlier.as_of_date) = extract(month from month_ends.as_of_date))
+        and (
+            extract(month from earlier.as_of_date) = 12
+            or extract(month from earlier.as_of_date) = extract(month from month_ends.as_of_date)
+        )
 ),
 
 contributions as (
@@ -137,10 +149,10 @@ select
     cast(sum(contributions.borrowers_with_outstanding) as bigint) as borrowers_with_outstanding,
     cast(sum(contributions.allocated_principal) as bigint) as allocated_principal,
     case when max(reach.has_year_start) = 1
-         then cast(sum(contributions.outstanding_principal) - sum(contributions.outstanding_at_year_start) as bigint)
+            then cast(sum(contributions.outstanding_principal) - sum(contributions.outstanding_at_year_start) as bigint)
     end as growth_since_year_start,
     case when max(reach.has_year_ago) = 1
-         then cast(sum(contributions.outstanding_principal) - sum(contributions.outstanding_a_year_ago) as bigint)
+            then cast(sum(contributions.outstanding_principal) - sum(contributions.outstanding_a_year_ago) as bigint)
     end as growth_over_twelve_months
 from contributions
 left join reach on reach.as_of_date = contributions.as_of_date

@@ -31,9 +31,12 @@ local_capital as (
     select
         lending.as_of_date,
         lending.province_code,
-        sum(case when capital.effective_date <= lending.as_of_date then capital.signed_amount else 0 end) as local_capital_balance,
+        sum(case when capital.effective_date <= lending.as_of_date then capital.signed_amount else 0 end)
+            as local_capital_balance,
         sum(case when capital.effective_date <= cast('{{ var("capital_base_year") }}-12-31' as date)
-                 then capital.signed_amount else 0 end) as local_capital_base_year
+                then capital.signed_amount
+            else 0
+        end) as local_capital_base_year
     from lending
     inner join {{ ref('stg_branch__capital_sources') }} as capital
         on capital.branch_code = lending.province_code and capital.source = 'local'
@@ -51,7 +54,7 @@ select
     lending.groups_with_outstanding,
     local_capital.local_capital_balance,
     cast(local_capital.local_capital_balance as double)
-        / nullif(local_capital.local_capital_base_year, 0) as local_capital_multiple
+    / nullif(local_capital.local_capital_base_year, 0) as local_capital_multiple
 from lending
 left join local_capital
     on local_capital.as_of_date = lending.as_of_date and local_capital.province_code = lending.province_code

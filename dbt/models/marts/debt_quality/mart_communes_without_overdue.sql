@@ -10,7 +10,7 @@ select
     sum(state.outstanding_principal) as outstanding_principal,
     sum(state.overdue_principal) as overdue_principal,
     sum(state.frozen_principal) as frozen_principal,
-    case when sum(state.overdue_principal) = 0 then true else false end as has_no_overdue
+    sum(state.overdue_principal) = 0 as has_no_overdue
 from {{ ref('int_loan_state__month_end') }} as state
 inner join {{ ref('stg_admin__new_communes') }} as new_communes on new_communes.commune_code = state.new_commune_code
 group by state.as_of_date, state.province_code, state.new_commune_code, new_communes.commune_name

@@ -68,6 +68,10 @@ written_off_to_date as (
         and earlier.organisation_code = cells.organisation_code
         and earlier.as_of_date <= cells.as_of_date
     group by cells.as_of_date, cells.new_commune_code, cells.program_code, cells.organisation_code
+),
+
+new_communes as (
+    select distinct new_commune_code, new_commune_name from {{ ref('int_loan_attributes') }}
 )
 
 select
@@ -84,16 +88,20 @@ select
     cells.frozen_principal,
     cells.outstanding_principal,
     case when cells.outstanding_principal > 0
-         then cast(cells.overdue_principal as decimal(38,12)) / cells.outstanding_principal end as overdue_ratio,
+            then cast(cells.overdue_principal as decimal(38, 12)) / cells.outstanding_principal
+    end as overdue_ratio,
     case when cells.outstanding_principal > 0
-         then cast(cells.overdue_principal + cells.frozen_principal as decimal(38,12)) / cells.outstanding_principal end
+            then cast(cells.overdue_principal + cells.frozen_principal as decimal(38, 12)) / cells.outstanding_principal
+    end
         as overdue_and_frozen_ratio,
     cells.par30_principal,
     cells.par90_principal,
     case when cells.outstanding_principal > 0
-         then cast(cells.par30_principal as decimal(38,12)) / cells.outstanding_principal end as par30_ratio,
+            then cast(cells.par30_principal as decimal(38, 12)) / cells.outstanding_principal
+    end as par30_ratio,
     case when cells.outstanding_principal > 0
-         then cast(cells.par90_principal as decimal(38,12)) / cells.outstanding_principal end as par90_ratio,
+            then cast(cells.par90_principal as decimal(38, 12)) / cells.outstanding_principal
+    end as par90_ratio,
     cells.k4c_frozen_principal,
     cells.left_residence_principal,
     cells.principal_written_off,
@@ -104,15 +112,17 @@ select
     cells.principal_collected_of_due,
     cells.principal_repaid,
     case when cells.principal_due > 0
-         then cast(cells.principal_collected_of_due as decimal(38,12)) / cells.principal_due end as principal_collection_rate,
+            then cast(cells.principal_collected_of_due as decimal(38, 12)) / cells.principal_due
+    end as principal_collection_rate,
     cells.interest_due,
     cells.interest_collected,
     cells.interest_collected_of_due,
     case when cells.interest_due > 0
-         then cast(cells.interest_collected_of_due as decimal(38,12)) / cells.interest_due end as interest_collection_rate,
+            then cast(cells.interest_collected_of_due as decimal(38, 12)) / cells.interest_due
+    end as interest_collection_rate,
     cells.interest_unpaid
 from cells
-inner join (select distinct new_commune_code, new_commune_name from {{ ref('int_loan_attributes') }}) as new_communes
+inner join new_communes
     on new_communes.new_commune_code = cells.new_commune_code
 left join written_off_to_date as to_date
     on to_date.as_of_date = cells.as_of_date

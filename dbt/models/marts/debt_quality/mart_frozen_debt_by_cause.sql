@@ -9,7 +9,8 @@ select
     -- a loan has one row a month-end, so counting rows counts loans
     count(*) as loans_frozen,
     sum(state.frozen_principal) as frozen_principal,
-    sum(case when state.frozen_until <= state.as_of_date then state.frozen_principal else 0 end) as frozen_principal_past_expiry,
+    sum(case when state.frozen_until <= state.as_of_date then state.frozen_principal else 0 end)
+        as frozen_principal_past_expiry,
     min(state.frozen_until) as earliest_frozen_until
 from {{ ref('int_loan_state__month_end') }} as state
 left join {{ ref('risk_causes') }} as causes on causes.cause_code = state.frozen_cause_code

@@ -6,21 +6,32 @@ with loan_cells as (
         loans.borrower_key,
         loans.group_id,
         loans.organisation_code,
-        groups.new_commune_code,
-        groups.transaction_office_code,
+        loan_groups.new_commune_code,
+        loan_groups.transaction_office_code,
         loans.program_code,
         loans.funding_source,
         dense_rank() over (
-            order by loans.group_id, loans.organisation_code, groups.new_commune_code, groups.transaction_office_code,
-                     loans.program_code, loans.funding_source
+            order by
+                loans.group_id,
+                loans.organisation_code,
+                loan_groups.new_commune_code,
+                loan_groups.transaction_office_code,
+                loans.program_code,
+                loans.funding_source
         ) as cell_number
     from {{ ref('int_loan_attributes') }} as loans
-    inner join {{ ref('int_groups__new_commune') }} as groups on groups.group_id = loans.group_id
+    inner join {{ ref('int_groups__new_commune') }} as loan_groups on loan_groups.group_id = loans.group_id
 ),
 
 cells as (
     select distinct
-        cell_number, group_id, organisation_code, new_commune_code, transaction_office_code, program_code, funding_source
+        cell_number,
+        group_id,
+        organisation_code,
+        new_commune_code,
+        transaction_office_code,
+        program_code,
+        funding_source
     from loan_cells
 ),
 
@@ -58,4 +69,5 @@ select
     cell_sums.loans_of_borrowers - coalesce(extra_loans.extra_loans, 0) as borrowers_with_outstanding
 from cell_sums
 inner join cells on cells.cell_number = cell_sums.cell_number
-left join extra_loans on extra_loans.as_of_date = cell_sums.as_of_date and extra_loans.cell_number = cell_sums.cell_number
+left join extra_loans
+    on extra_loans.as_of_date = cell_sums.as_of_date and extra_loans.cell_number = cell_sums.cell_number

@@ -1,5 +1,9 @@
 -- Monthly 100-point score of each Savings and Loan Group. Each criterion's ratio earns its points
 -- linearly between the seed's zero-points and full-points thresholds; the score's band is its rating.
+{% set criteria = [
+    'members_with_savings', 'overdue_ratio', 'interest_collection',
+    'principal_collection', 'savings_growth', 'attendance'
+] %}
 with measures as (
     select
         group_id,
@@ -15,21 +19,32 @@ with measures as (
         savings_deposited,
         savings_deposited_previous_month,
         attended_session,
-        case when member_count > 0 then cast(depositing_members as decimal(38,12)) / member_count else 0 end as members_with_savings,
-        case when outstanding_principal > 0 then cast(overdue_principal as decimal(38,12)) / outstanding_principal else 0 end as overdue_ratio,
+        case when member_count > 0 then cast(depositing_members as decimal(38, 12)) / member_count else 0 end
+            as members_with_savings,
+        case
+            when outstanding_principal > 0 then cast(overdue_principal as decimal(38, 12)) / outstanding_principal
+            else 0
+        end as overdue_ratio,
         -- nothing due means nothing was missed: full marks
-        case when interest_due > 0 then cast(interest_collected as decimal(38,12)) / interest_due else 1 end as interest_collection,
-        case when principal_due > 0 then cast(principal_repaid as decimal(38,12)) / principal_due else 1 end as principal_collection,
-        case when savings_deposited_previous_month > 0 then cast(savings_deposited as decimal(38,12)) / savings_deposited_previous_month
-             when savings_deposited > 0 then 1 else 0 end as savings_growth,
-        cast(attended_session as decimal(38,12)) as attendance
+        case when interest_due > 0 then cast(interest_collected as decimal(38, 12)) / interest_due else 1 end
+            as interest_collection,
+        case when principal_due > 0 then cast(principal_repaid as decimal(38, 12)) / principal_due else 1 end
+            as principal_collection,
+        case
+            when savings_deposited_previous_month > 0
+                then cast(savings_deposited as decimal(38, 12)) / savings_deposited_previous_month
+            when savings_deposited > 0 then 1
+            else 0
+        end as savings_growth,
+        cast(attended_session as decimal(38, 12)) as attendance
     from {{ ref('int_group_months') }}
 ),
 
 criterion_values as (
-    {% for criterion in ['members_with_savings', 'overdue_ratio', 'interest_collection', 'principal_collection', 'savings_growth', 'attendance'] %}
-    select group_id, as_of_date, '{{ criterion }}' as criterion_code, {{ criterion }} as criterion_value from measures
-    {% if not loop.last %}union all{% endif %}
+    {% for criterion in criteria %}
+        select group_id, as_of_date, '{{ criterion }}' as criterion_code, {{ criterion }} as criterion_value
+        from measures
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
 ),
 
@@ -52,8 +67,9 @@ scores as (
     select
         group_id,
         as_of_date,
-        {% for criterion in ['members_with_savings', 'overdue_ratio', 'interest_collection', 'principal_collection', 'savings_growth', 'attendance'] %}
-        cast(round(sum(case when criterion_code = '{{ criterion }}' then points else 0 end), 2) as decimal(7,2)) as {{ criterion }}_points,
+        {% for criterion in criteria %}
+            cast(round(sum(case when criterion_code = '{{ criterion }}' then points else 0 end), 2) as decimal(7, 2))
+                as {{ criterion }}_points,
         {% endfor %}
         count(*) as criteria_scored
     from criterion_points
@@ -64,8 +80,8 @@ scores as (
 scored as (
     select
         scores.*,
-        members_with_savings_points + overdue_ratio_points + interest_collection_points
-            + principal_collection_points + savings_growth_points + attendance_points as score
+        scores.members_with_savings_points + scores.overdue_ratio_points + scores.interest_collection_points
+        + scores.principal_collection_points + scores.savings_growth_points + scores.attendance_points as score
     from scores
 )
 

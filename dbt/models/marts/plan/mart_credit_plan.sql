@@ -34,7 +34,8 @@ select
     {#- bigint on every engine (DuckDB sums to a 128-bit integer): the contract's types #}
     {% for a in amounts %}cast(levels.{{ a }} as bigint) as {{ a }},
     {% endfor %}case when levels.opening_principal <> 0
-         then cast(levels.closing_principal - levels.opening_principal as double) / levels.opening_principal end as growth_rate
+            then cast(levels.closing_principal - levels.opening_principal as double) / levels.opening_principal
+    end as growth_rate
 from levels
 left join unit_names on unit_names.unit_level = levels.unit_level and unit_names.unit_code = levels.unit_code
 left join {{ ref('programs') }} as programs on programs.program_code = levels.program_code

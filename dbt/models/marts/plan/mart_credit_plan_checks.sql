@@ -29,10 +29,13 @@ starts as (
     select
         plans.unit_level, plans.province_code, plans.unit_code,
         case when sum(plans.opening_principal) <> 0
-             then cast(sum(case when plans.funding_source = 'local' then plans.opening_principal else 0 end) as double)
-                  / sum(plans.opening_principal) else 0 end as local_share_at_start
+                then cast(
+                        sum(case when plans.funding_source = 'local' then plans.opening_principal else 0 end) as double
+                    ) / sum(plans.opening_principal)
+            else 0
+        end as local_share_at_start
     from {{ ref('mart_credit_plan') }} as plans
-    where plans.plan_year = (select min(plan_year) from {{ ref('mart_credit_plan') }})
+    where plans.plan_year = (select min(first_year.plan_year) from {{ ref('mart_credit_plan') }} as first_year)
     group by plans.unit_level, plans.province_code, plans.unit_code
 ),
 
@@ -47,15 +50,23 @@ measured as (
     select
         units.*,
         case when units.opening_principal <> 0
-             then cast(units.closing_principal - units.opening_principal as double) / units.opening_principal end as growth_rate,
+                then cast(units.closing_principal - units.opening_principal as double) / units.opening_principal
+        end as growth_rate,
         case when units.closing_principal <> 0
-             then cast(units.overdue_at_plan_start as double) / units.closing_principal else 0 end as projected_overdue_ratio,
+                then cast(units.overdue_at_plan_start as double) / units.closing_principal
+            else 0
+        end as projected_overdue_ratio,
         case when units.closing_principal <> 0
-             then cast(units.local_closing_principal as double) / units.closing_principal else 0 end as local_capital_share,
+                then cast(units.local_closing_principal as double) / units.closing_principal
+            else 0
+        end as local_capital_share,
         starts.local_share_at_start
-            + (targets.local_share_2030 - starts.local_share_at_start) * (units.plan_year - 2025) / 5.0 as local_capital_share_target,
+        + (targets.local_share_2030 - starts.local_share_at_start) * (units.plan_year - 2025) / 5.0
+            as local_capital_share_target,
         case when units.unit_level = 'province' and units.closing_principal > units.opening_principal
-             then cast(entrustment.planned_local_capital as double) / (units.closing_principal - units.opening_principal) end
+                then cast(entrustment.planned_local_capital as double)
+                    / (units.closing_principal - units.opening_principal)
+        end
             as local_entrustment_of_growth,
         targets.growth_target, targets.growth_tolerance, targets.max_overdue_ratio, targets.min_local_entrustment
     from units
