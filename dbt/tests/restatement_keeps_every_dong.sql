@@ -18,8 +18,8 @@ monthly_net as (
     select
         commune_months.month_end_date,
         case
-            when commune_months.commune_era = 'new' then new_communes.province_code else
-                successor_communes.province_code
+            when commune_months.commune_era = 'new' then new_communes.province_code
+            else successor_communes.province_code
         end as province_code,
         sum(commune_months.net_movement) as net_movement
     from commune_months
@@ -32,8 +32,8 @@ monthly_net as (
     group by
         commune_months.month_end_date,
         case
-            when commune_months.commune_era = 'new' then new_communes.province_code else
-                successor_communes.province_code
+            when commune_months.commune_era = 'new' then new_communes.province_code
+            else successor_communes.province_code
         end
 ),
 
