@@ -4,7 +4,7 @@
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 
-.PHONY: uv setup setup-spark run test dev generate bench spark clean
+.PHONY: uv setup setup-spark run test dev generate bench spark lint-sql clean
 
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -32,6 +32,9 @@ bench: setup  ## benchmarks at the commune and province scales (docs/benchmarks.
 
 spark: setup-spark  ## rebuild the marts on a local Spark from the loaded raw tables (docs/scale-out.md)
 	@PCW_DBT_TARGET=spark $(UV) run --locked --extra spark pcw marts
+
+lint-sql: setup  ## sqlfluff over the dbt project (.sqlfluff: dbt templater, DuckDB dialect); compiles against an empty DuckDB file
+	@mkdir -p dbt/target && PCW_WAREHOUSE=$(CURDIR)/dbt/target/sqlfluff.duckdb $(UV) run --locked sqlfluff lint dbt/
 
 clean:  ## remove the warehouse, landing files and Dagster run history
 	rm -rf data bench/work dbt/target dagster_home/storage dagster_home/logs dagster_home/history dagster_home/schedules

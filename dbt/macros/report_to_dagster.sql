@@ -9,7 +9,8 @@
     {%- set columns = {} -%}
     {%- for column in adapter.get_columns_in_relation(this) -%}
       {%- set doc = documented.get(column.name) or {} -%}
-      {%- do columns.update({column.name: {"data_type": column.dtype, "description": doc.get("description") or none}}) -%}
+      {%- set description = doc.get("description") or none -%}
+      {%- do columns.update({column.name: {"data_type": column.dtype, "description": description}}) -%}
     {%- endfor -%}
     {%- do log(tojson({"columns": columns}), info=true) -%}
     {%- if target.type == 'duckdb' and model.config.materialized != 'view' -%}

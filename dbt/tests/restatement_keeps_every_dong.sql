@@ -4,7 +4,11 @@
 -- day, each movement counted in the province of the commune its own row carries (old communes
 -- through the crosswalk: provinces merged whole in 2025, so any successor names the province).
 with commune_months as (
-    select month_end_date, commune_era, commune_code, sum(current_movement + overdue_movement + frozen_movement) as net_movement
+    select
+        month_end_date,
+        commune_era,
+        commune_code,
+        sum(current_movement + overdue_movement + frozen_movement) as net_movement
     from {{ ref('stg_branch__transactions') }}
     group by month_end_date, commune_era, commune_code
 ),
@@ -14,7 +18,8 @@ monthly_net as (
     select
         commune_months.month_end_date,
         case
-            when commune_months.commune_era = 'new' then new_communes.province_code else successor_communes.province_code
+            when commune_months.commune_era = 'new' then new_communes.province_code
+            else successor_communes.province_code
         end as province_code,
         sum(commune_months.net_movement) as net_movement
     from commune_months
@@ -27,7 +32,8 @@ monthly_net as (
     group by
         commune_months.month_end_date,
         case
-            when commune_months.commune_era = 'new' then new_communes.province_code else successor_communes.province_code
+            when commune_months.commune_era = 'new' then new_communes.province_code
+            else successor_communes.province_code
         end
 ),
 

@@ -10,4 +10,5 @@
 -- depends_on: {{ ref('mart_province_headlines') }}
 -- depends_on: {{ ref('mart_mobile_banking') }}
 -- depends_on: {{ ref('mart_entrustment_fees') }}
-select * from {{ ref('int_recompute__inputs') }}
+-- a copy of the inputs, whatever their columns
+select * from {{ ref('int_recompute__inputs') }}  -- noqa: AM04

@@ -4,22 +4,38 @@
 {%- set load_manifest = adapter.get_relation(this.database, 'audit', 'load_manifest') if execute else none -%}
 
 -- a loan's attributes (int_loan_attributes): every month of the loan
-select 'loan' as input_kind, loan_id as input_id, {{ input_fingerprint(ref('int_loan_attributes'), 'loan_id') }} as fingerprint, first_month_end
+select
+    'loan' as input_kind,
+    loan_id as input_id,
+    {{ input_fingerprint(ref('int_loan_attributes'), 'loan_id') }} as fingerprint,
+    first_month_end
 from {{ ref('int_loan_attributes') }}
 
 union all
 -- a group's register row and where it sits: every month since it was established
-select 'group', group_id, {{ input_fingerprint(ref('int_groups__new_commune'), 'group_id') }}, {{ dbt.last_day('established_date', 'month') }}
+select
+    'group',
+    group_id,
+    {{ input_fingerprint(ref('int_groups__new_commune'), 'group_id') }},
+    {{ dbt.last_day('established_date', 'month') }}
 from {{ ref('int_groups__new_commune') }}
 
 union all
 -- a transaction point's session day decides attendance in every month
-select 'transaction_point', transaction_point_id, {{ input_fingerprint(ref('stg_branch__transaction_points'), 'transaction_point_id') }}, cast(null as date)
+select
+    'transaction_point',
+    transaction_point_id,
+    {{ input_fingerprint(ref('stg_branch__transaction_points'), 'transaction_point_id') }},
+    cast(null as date)
 from {{ ref('stg_branch__transaction_points') }}
 
 union all
 -- local capital is a running balance shown against a base year: any month
-select 'capital_entry', capital_entry_id, {{ input_fingerprint(ref('stg_branch__capital_sources'), 'capital_entry_id') }}, cast(null as date)
+select
+    'capital_entry',
+    capital_entry_id,
+    {{ input_fingerprint(ref('stg_branch__capital_sources'), 'capital_entry_id') }},
+    cast(null as date)
 from {{ ref('stg_branch__capital_sources') }}
 
 union all

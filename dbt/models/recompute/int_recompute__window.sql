@@ -1,4 +1,4 @@
-{#- The first month-end this build recomputes in the loan × month-end models (macros/recompute.sql):
+{#- The first month-end this build recomputes in the loan × month-end models (macros/recompute/):
     the earliest month-end any changed input can reach, comparing int_recompute__inputs with the
     inputs of the last complete build (int_recompute__built, read as it stands before this build
     replaces it). Null means every month: the first build, --full-refresh, a change that can reach
@@ -6,11 +6,13 @@
 -- depends_on: {{ ref('int_recompute__inputs') }}
 -- depends_on: {{ ref('stg_branch__transactions') }}
 {%- set built = adapter.get_relation(this.database, this.schema, 'int_recompute__built') if execute else none -%}
-{%- set balances = adapter.get_relation(this.database, this.schema, 'int_loan_balances__month_end') if execute else none -%}
+{%- set balances = adapter.get_relation(this.database, this.schema, 'int_loan_balances__month_end')
+    if execute else none -%}
 {%- if built is none or balances is none or flags.FULL_REFRESH or target.type != 'duckdb' %}
 
-{%- set why = "full refresh" if flags.FULL_REFRESH else ("a target that rebuilds every table" if target.type != 'duckdb' else "first build") %}
-select cast(null as date) as recompute_from, 'every month: {{ why }}' as reason
+    {%- set why = "full refresh" if flags.FULL_REFRESH
+        else ("a target that rebuilds every table" if target.type != 'duckdb' else "first build") %}
+    select cast(null as date) as recompute_from, 'every month: {{ why }}' as reason
 {%- else %}
 
 with changed as (
@@ -48,7 +50,9 @@ first_ledger_month as (
 -- month-end the others are carried forward from: its months run on from its last row, so they are
 -- recomputed from the month after that row.
 carried_month as (
-    select max(as_of_date) as month_end from {{ balances }} where as_of_date < (select month_end from first_ledger_month)
+    select max(as_of_date) as month_end
+    from {{ balances }}
+    where as_of_date < (select month_end from first_ledger_month)
 ),
 
 returning_loans as (
@@ -70,11 +74,14 @@ returning_loans as (
 candidates as (
     select first_month_end as month_end, reaching_any_month from changed_by_kind
     union all
-    select {{ dbt.last_day(dbt.dateadd('day', 1, 'last_month_end'), 'month') }}, 0 from returning_loans where last_month_end is not null
+    select {{ dbt.last_day(dbt.dateadd('day', 1, 'last_month_end'), 'month') }}, 0
+    from returning_loans
+    where last_month_end is not null
 ),
 
 reasons as (
-    select {{ dbt.listagg("input_kind || ' ' || cast(changed_inputs as " ~ dbt.type_string() ~ ")", "', '", "order by input_kind") }} as reason
+    {%- set kind_and_count = "input_kind || ' ' || cast(changed_inputs as " ~ dbt.type_string() ~ ")" %}
+    select {{ dbt.listagg(kind_and_count, "', '", "order by input_kind") }} as reason
     from changed_by_kind
 )
 

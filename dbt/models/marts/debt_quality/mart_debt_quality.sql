@@ -1,0 +1,131 @@
+{%- set from_month = recompute_from() -%}
+-- Debt quality at each month-end on the 2025 communes, by program and organisation: the branch
+-- view (overdue and overdue + frozen ratios, collection rates, K4c debt, write-offs) beside the
+-- microfinance view (PAR30 / PAR90 on days past due).
+with state as (
+    select * from {{ recomputed(ref('int_loan_state__month_end')) }}
+),
+
+cells as (
+    select
+        as_of_date,
+        province_code,
+        new_commune_code,
+        program_code,
+        organisation_code,
+        -- a loan has one row a month-end, so counting rows counts loans
+        sum(case when outstanding_principal > 0 then 1 else 0 end) as loans_with_outstanding,
+        sum(case when overdue_principal > 0 then 1 else 0 end) as loans_with_overdue,
+        sum(current_principal) as current_principal,
+        sum(overdue_principal) as overdue_principal,
+        sum(frozen_principal) as frozen_principal,
+        sum(outstanding_principal) as outstanding_principal,
+        -- portfolio at risk: the whole outstanding of a loan in arrears, not only its overdue part
+        sum(case when days_past_due > 30 then outstanding_principal else 0 end) as par30_principal,
+        sum(case when days_past_due > 90 then outstanding_principal else 0 end) as par90_principal,
+        sum(case when frozen_cause_code = 'K4c' then frozen_principal else 0 end) as k4c_frozen_principal,
+        sum(case when borrower_left_residence then outstanding_principal else 0 end) as left_residence_principal,
+        sum(principal_written_off) as principal_written_off,
+        sum(interest_written_off) as interest_written_off,
+        sum(principal_due) as principal_due,
+        sum(principal_collected_of_due) as principal_collected_of_due,
+        sum(principal_repaid) as principal_repaid,
+        sum(interest_accrued) as interest_due,
+        sum(interest_collected) as interest_collected,
+        sum(interest_collected_of_accrued) as interest_collected_of_due,
+        sum(interest_unpaid) as interest_unpaid
+    from state
+    group by as_of_date, province_code, new_commune_code, program_code, organisation_code
+),
+
+-- each cell's write-offs by month: the months computed here and, when only some are, the
+-- earlier ones this mart already holds
+write_offs as (
+    select as_of_date, new_commune_code, program_code, organisation_code, principal_written_off, interest_written_off
+    from cells
+    where principal_written_off > 0 or interest_written_off > 0
+    {%- if from_month %}
+    union all
+    select as_of_date, new_commune_code, program_code, organisation_code, principal_written_off, interest_written_off
+    from {{ this }}
+    where as_of_date < {{ from_month }} and (principal_written_off > 0 or interest_written_off > 0)
+    {%- endif %}
+),
+
+-- write-offs since the ledger's first month, summed over the cell's months up to each month-end
+written_off_to_date as (
+    select
+        cells.as_of_date,
+        cells.new_commune_code,
+        cells.program_code,
+        cells.organisation_code,
+        sum(earlier.principal_written_off) as principal_written_off_to_date,
+        sum(earlier.interest_written_off) as interest_written_off_to_date
+    from cells
+    inner join write_offs as earlier
+        on earlier.new_commune_code = cells.new_commune_code
+        and earlier.program_code = cells.program_code
+        and earlier.organisation_code = cells.organisation_code
+        and earlier.as_of_date <= cells.as_of_date
+    group by cells.as_of_date, cells.new_commune_code, cells.program_code, cells.organisation_code
+),
+
+new_communes as (
+    select distinct new_commune_code, new_commune_name from {{ ref('int_loan_attributes') }}
+)
+
+select
+    cells.as_of_date,
+    cells.province_code,
+    cells.new_commune_code,
+    new_communes.new_commune_name,
+    cells.program_code,
+    cells.organisation_code,
+    cells.loans_with_outstanding,
+    cells.loans_with_overdue,
+    cells.current_principal,
+    cells.overdue_principal,
+    cells.frozen_principal,
+    cells.outstanding_principal,
+    case when cells.outstanding_principal > 0
+            then cast(cells.overdue_principal as decimal(38, 12)) / cells.outstanding_principal
+    end as overdue_ratio,
+    case when cells.outstanding_principal > 0
+            then cast(cells.overdue_principal + cells.frozen_principal as decimal(38, 12)) / cells.outstanding_principal
+    end
+        as overdue_and_frozen_ratio,
+    cells.par30_principal,
+    cells.par90_principal,
+    case when cells.outstanding_principal > 0
+            then cast(cells.par30_principal as decimal(38, 12)) / cells.outstanding_principal
+    end as par30_ratio,
+    case when cells.outstanding_principal > 0
+            then cast(cells.par90_principal as decimal(38, 12)) / cells.outstanding_principal
+    end as par90_ratio,
+    cells.k4c_frozen_principal,
+    cells.left_residence_principal,
+    cells.principal_written_off,
+    cells.interest_written_off,
+    coalesce(to_date.principal_written_off_to_date, 0) as principal_written_off_to_date,
+    coalesce(to_date.interest_written_off_to_date, 0) as interest_written_off_to_date,
+    cells.principal_due,
+    cells.principal_collected_of_due,
+    cells.principal_repaid,
+    case when cells.principal_due > 0
+            then cast(cells.principal_collected_of_due as decimal(38, 12)) / cells.principal_due
+    end as principal_collection_rate,
+    cells.interest_due,
+    cells.interest_collected,
+    cells.interest_collected_of_due,
+    case when cells.interest_due > 0
+            then cast(cells.interest_collected_of_due as decimal(38, 12)) / cells.interest_due
+    end as interest_collection_rate,
+    cells.interest_unpaid
+from cells
+inner join new_communes
+    on new_communes.new_commune_code = cells.new_commune_code
+left join written_off_to_date as to_date
+    on to_date.as_of_date = cells.as_of_date
+    and to_date.new_commune_code = cells.new_commune_code
+    and to_date.program_code = cells.program_code
+    and to_date.organisation_code = cells.organisation_code

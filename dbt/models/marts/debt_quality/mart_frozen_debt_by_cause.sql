@@ -1,0 +1,18 @@
+-- Frozen debt (khoanh nợ) at each month-end by new commune and risk cause: the cause and expiry of
+-- the freeze in force on each loan (int_loan_state__month_end).
+select
+    state.as_of_date,
+    state.province_code,
+    state.new_commune_code,
+    state.frozen_cause_code as cause_code,
+    causes.cause_name_vi,
+    -- a loan has one row a month-end, so counting rows counts loans
+    count(*) as loans_frozen,
+    sum(state.frozen_principal) as frozen_principal,
+    sum(case when state.frozen_until <= state.as_of_date then state.frozen_principal else 0 end)
+        as frozen_principal_past_expiry,
+    min(state.frozen_until) as earliest_frozen_until
+from {{ ref('int_loan_state__month_end') }} as state
+left join {{ ref('risk_causes') }} as causes on causes.cause_code = state.frozen_cause_code
+where state.frozen_principal > 0
+group by state.as_of_date, state.province_code, state.new_commune_code, state.frozen_cause_code, causes.cause_name_vi
