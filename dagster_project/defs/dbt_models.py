@@ -21,7 +21,7 @@ DBT_PROJECT = dbt_project()
 
 class WarehouseTranslator(DagsterDbtTranslator):
     """dbt sources are the `raw` tables the ingestion assets write (on DuckDB) or their published
-    Parquet files (on Spark: dbt/macros/spark_sources.sql); models group by layer."""
+    Parquet files (on Spark: dbt/macros/spark/register_published_sources.sql); models group by layer."""
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":

@@ -2,7 +2,7 @@
 
 The loan × month-end models: what the last dbt build recomputed, as dbt worked it out.
 
-The decision lives in dbt (dbt/models/recompute/, dbt/macros/recompute.sql), so that a `dbt build`
+The decision lives in dbt (dbt/models/recompute/, dbt/macros/recompute/), so that a `dbt build`
 run by hand is as correct as one run by Dagster: every input those models read is fingerprinted
 (each loan's and group's attributes, each ledger month as last loaded, the registers they read
 whole, the code), and a build recomputes from the first month-end any changed input can reach.
