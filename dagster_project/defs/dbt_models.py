@@ -1,8 +1,11 @@
 """dbt models and seeds as Dagster assets; dbt tests surface as asset checks."""
 
+import hashlib
 import json
 import shutil
+import uuid
 from collections.abc import Iterator, Mapping
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +69,27 @@ def prune_invocations(latest: Path, keep: int = KEPT_INVOCATIONS) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+def invocation_folder(target_dir: Path, run_id: str, dbt_vars: Mapping[str, Any]) -> Path:
+    """A new target folder for a dbt build, starting from the parse of the last build with the same
+    vars if one is left: dbt parses the whole project again (seconds) when its vars differ from
+    those of the parse it is given, and each warehouse's vars differ (its paths)."""
+    digest = hashlib.sha256(json.dumps(dict(dbt_vars), sort_keys=True, default=str).encode()).hexdigest()[:8]
+    folder = target_dir / f"dbt_models-{digest}-{run_id[:8]}-{uuid.uuid4().hex[:7]}"
+    parses = sorted(target_dir.glob(f"dbt_models-{digest}-*/partial_parse.msgpack"), key=_modified)
+    if parses:
+        folder.mkdir(parents=True)
+        with suppress(OSError):  # pruned meanwhile by another build: dbt parses it all
+            shutil.copy(parses[-1], folder / parses[-1].name)
+    return folder
+
+
+def _modified(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # pruned meanwhile by another build
+        return 0.0
+
+
 def dbt_build_args(dbt_vars: Mapping[str, Any], full_refresh: bool = False) -> list[str]:
     args = ["build", "--vars", json.dumps(dict(dbt_vars), ensure_ascii=False)] if dbt_vars else ["build"]
     return [*args, "--full-refresh"] if full_refresh else args
@@ -107,8 +131,11 @@ def build_dbt_models(project: DbtProject, dbt_target: str) -> dg.AssetsDefinitio
             holes = ledger_holes(conn)
         if holes:
             raise dg.Failure(description=hole_message(holes), metadata={"missing": dg.MetadataValue.json([vars(h) for h in holes])})
-        # the settings' vars last: a run's vars cannot move the warehouse
-        invocation = dbt.cli(dbt_build_args({**config.vars, **dbt.settings_vars}, config.full_refresh), context=context)
+        dbt_vars = {**config.vars, **dbt.settings_vars}  # the settings last: a run's vars cannot move the warehouse
+        invocation = dbt.cli(
+            dbt_build_args(dbt_vars, config.full_refresh), context=context,
+            target_path=invocation_folder(project.project_dir / project.target_path, context.run.run_id, dbt_vars),
+        )
         try:
             yield from with_row_counts(invocation, context)
         finally:
