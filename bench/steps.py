@@ -8,7 +8,6 @@ The parent (runner.py) times the process and reads its peak RSS with os.wait4.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -43,11 +42,7 @@ def bare_duckdb(args: dict) -> dict:
 def _settings(args: dict):
     from dagster_project.settings import Settings
 
-    settings = Settings(
-        data_dir=Path(args["data"]), landing_dir=Path(args["landing"]), warehouse_path=Path(args["warehouse"])
-    )
-    settings.export_to_env()
-    return settings
+    return Settings(data_dir=Path(args["data"]), landing_dir=Path(args["landing"]), warehouse_path=Path(args["warehouse"]))
 
 
 def _step_seconds(instance, result) -> dict[str, float]:
@@ -153,5 +148,4 @@ STEPS = {f.__name__: f for f in (generate, bare_duckdb, build, new_month, pandas
 
 if __name__ == "__main__":
     step, arguments, output = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
-    os.environ.setdefault("TQDM_DISABLE", "1")
     Path(output).write_text(json.dumps(STEPS[step](arguments)))

@@ -1,9 +1,12 @@
-"""Where the warehouse lives. One setting per place, read from the environment, so that
-Dagster, dbt and the CLI always point at the same files."""
+"""Where the warehouse lives and how it runs. The entry point reads the settings from the
+environment once (the CLI, or the definitions the code server loads) and hands them on: to Dagster
+as resources (defs/resources.py), to dbt as vars on its command line (dbt/profiles.yml). No module
+writes the environment."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,20 +25,11 @@ DATA_TEAM = "team:data"
 WAREHOUSE_POOL = "duckdb_warehouse"
 
 # DuckDB takes 80 % of the machine's memory by default; a cap makes big joins spill to disk
-# instead (the loaders and dbt read the same variable, dbt/profiles.yml).
-DUCKDB_MEMORY_LIMIT = os.environ.get("PCW_DUCKDB_MEMORY_LIMIT", "10GB")
-
+# instead. The loaders and dbt both take it from Settings.
+DUCKDB_MEMORY_LIMIT = "10GB"
 
 # dbt targets (dbt/profiles.yml): the embedded DuckDB file, or Spark reading the published Parquet.
 DBT_TARGETS = ("duckdb", "spark", "spark_cluster")
-
-
-def dbt_target() -> str:
-    """The engine dbt builds on, from PCW_DBT_TARGET (default duckdb)."""
-    target = os.environ.get("PCW_DBT_TARGET", "duckdb")
-    if target not in DBT_TARGETS:
-        raise ValueError(f"PCW_DBT_TARGET={target!r}: expected one of {', '.join(DBT_TARGETS)}")
-    return target
 
 
 @dataclass(frozen=True)
@@ -48,6 +42,8 @@ class Settings:
     spark_dir: Path | None = None
     # the first monthly ledger partition (YYYY-MM); None: the earliest month in the landing folder
     first_ledger_month: str | None = None
+    dbt_target: str = "duckdb"  # the engine dbt builds on
+    duckdb_memory_limit: str = DUCKDB_MEMORY_LIMIT
 
     def __post_init__(self) -> None:
         if self.published_dir is None:
@@ -59,31 +55,33 @@ class Settings:
                 LedgerMonth.parse(self.first_ledger_month)
             except ValueError:
                 raise ValueError(f"PCW_FIRST_LEDGER_MONTH={self.first_ledger_month!r}: expected a month as YYYY-MM") from None
+        if self.dbt_target not in DBT_TARGETS:
+            raise ValueError(f"PCW_DBT_TARGET={self.dbt_target!r}: expected one of {', '.join(DBT_TARGETS)}")
 
     @classmethod
-    def from_env(cls) -> "Settings":
-        data_dir = Path(os.environ.get("PCW_DATA_DIR", PROJECT_ROOT / "data")).resolve()
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
+        """The settings the PCW_* variables of `environ` give (README.md, *Settings*)."""
+        data_dir = Path(environ.get("PCW_DATA_DIR", PROJECT_ROOT / "data")).resolve()
         return cls(
             data_dir=data_dir,
-            landing_dir=Path(os.environ.get("PCW_LANDING_DIR", data_dir / "landing")).resolve(),
-            warehouse_path=Path(os.environ.get("PCW_WAREHOUSE", data_dir / "warehouse.duckdb")).resolve(),
-            published_dir=Path(os.environ.get("PCW_PUBLISHED_DIR", data_dir / "published")).resolve(),
-            spark_dir=Path(os.environ.get("PCW_SPARK_DIR", data_dir / "spark")).resolve(),
-            first_ledger_month=os.environ.get("PCW_FIRST_LEDGER_MONTH") or None,
+            landing_dir=Path(environ.get("PCW_LANDING_DIR", data_dir / "landing")).resolve(),
+            warehouse_path=Path(environ.get("PCW_WAREHOUSE", data_dir / "warehouse.duckdb")).resolve(),
+            published_dir=Path(environ.get("PCW_PUBLISHED_DIR", data_dir / "published")).resolve(),
+            spark_dir=Path(environ.get("PCW_SPARK_DIR", data_dir / "spark")).resolve(),
+            first_ledger_month=environ.get("PCW_FIRST_LEDGER_MONTH") or None,
+            dbt_target=environ.get("PCW_DBT_TARGET", "duckdb"),
+            duckdb_memory_limit=environ.get("PCW_DUCKDB_MEMORY_LIMIT", DUCKDB_MEMORY_LIMIT),
         )
 
-    def export_to_env(self) -> None:
-        """dbt reads the warehouse path from PCW_WAREHOUSE, Spark's paths from PCW_PUBLISHED_DIR and
-        PCW_SPARK_DIR (dbt/profiles.yml); a launched run loads the same ledger partitions."""
-        os.environ["PCW_DATA_DIR"] = str(self.data_dir)
-        os.environ["PCW_LANDING_DIR"] = str(self.landing_dir)
-        os.environ["PCW_WAREHOUSE"] = str(self.warehouse_path)
-        os.environ["PCW_PUBLISHED_DIR"] = str(self.published_dir)
-        os.environ["PCW_SPARK_DIR"] = str(self.spark_dir)
-        if self.first_ledger_month:
-            os.environ["PCW_FIRST_LEDGER_MONTH"] = self.first_ledger_month
-        else:
-            os.environ.pop("PCW_FIRST_LEDGER_MONTH", None)
+    def dbt_vars(self) -> dict[str, str]:
+        """What dbt's profile and macros read (dbt/profiles.yml, macros/spark_sources.sql), passed
+        on every dbt build as `--vars`: the one way the settings reach the dbt process."""
+        return {
+            "warehouse_path": str(self.warehouse_path),
+            "duckdb_memory_limit": self.duckdb_memory_limit,
+            "published_dir": str(self.published_dir),
+            "spark_dir": str(self.spark_dir),
+        }
 
 
 LOCK_WAIT_SECONDS = 60

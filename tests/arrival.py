@@ -20,7 +20,6 @@ from dagster_project.definitions import build_definitions
 from dagster_project.outputs.fingerprint import table_fingerprints
 from dagster_project.warehouse.recompute import last_window
 from dagster_project.settings import Settings
-from tests.conftest import kept_environment
 
 REFORM_MONTH = REORGANISATION_DATE.strftime("%Y-%m")
 REGISTERS = [s for s in LANDING_SOURCES.values() if not s.monthly]
@@ -232,7 +231,7 @@ def run_schedule(schedule: Sequence[Step], versions: LandingVersions, settings: 
     defs = build_definitions(settings)
     every_month = sorted({m for step in schedule for m in step.landed})
     runs, landed = [], set()
-    with kept_environment(), dg.DagsterInstance.ephemeral() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         for step in schedule:
             land(step, versions, settings.landing_dir)
             landed |= set(step.landed)

@@ -1,8 +1,6 @@
 """Warehouses built from generated samples, shared by the test modules that read them."""
 
-import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import dagster as dg
 import pytest
@@ -15,17 +13,6 @@ from dagster_project.settings import Settings
 
 # 3 communes of the reference province, 2024-2025: both sides of the 2025 reorganisation
 SMALL_SAMPLE = GenerationConfig(communes=3, start_year=2024, end_year=2025)
-
-
-@contextmanager
-def kept_environment() -> Iterator[None]:
-    """Dagster runs export their settings for dbt: keep them from leaking into other tests."""
-    saved = dict(os.environ)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def progress_file(settings: Settings):
@@ -43,9 +30,9 @@ def build_sample_warehouse(
     if prepare:
         prepare(settings)
     # what `pcw run` would print, kept for tests/test_catalog.py
-    with kept_environment(), dg.DagsterInstance.ephemeral() as instance, progress_file(settings).open("w") as out:
+    with pytest.MonkeyPatch.context() as env, dg.DagsterInstance.ephemeral() as instance, progress_file(settings).open("w") as out:
         if config.end_date > load_date():  # loaded as exported at the end of its history, not before
-            os.environ["PCW_LOAD_DATE"] = config.end_date.isoformat()
+            env.setenv("PCW_LOAD_DATE", config.end_date.isoformat())
         result = build_warehouse(settings, instance, progress=BuildProgress(out, interactive=False))
     assert result.success, "\n".join(result.failures())
     return settings, result

@@ -29,7 +29,6 @@ from tests.arrival import (
     SHAPES, LandingVersions, arrival_cases, arrival_schedule, describe, differences, published_marts, report,
     run_schedule, warehouse_tables,
 )
-from tests.conftest import kept_environment
 from tests.tiny_landing import rewrite_control
 
 # Two branches (old Hà Giang → 08, old Hà Nam → 37), two communes each, all split in 2025.
@@ -230,7 +229,7 @@ def reference(versions, tmp_path_factory) -> Settings:
     """One build from all history: every final file, then build_warehouse (as `pcw run`)."""
     settings = warehouse_settings(tmp_path_factory.mktemp("arrival_reference"))
     shutil.copytree(versions.final, settings.landing_dir)
-    with kept_environment(), dg.DagsterInstance.ephemeral() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         result = build_warehouse(settings, instance)
     assert result.success, "\n".join(result.failures())
     return settings

@@ -1,8 +1,8 @@
-"""The dbt step keeps only its last few invocation folders."""
+"""The dbt step keeps only its last few invocation folders, and starts from the last parse of its settings."""
 
 import os
 
-from dagster_project.defs.dbt_models import prune_invocations
+from dagster_project.defs.dbt_models import invocation_folder, prune_invocations
 
 
 def test_old_dbt_invocation_folders_are_pruned(tmp_path):
@@ -13,3 +13,14 @@ def test_old_dbt_invocation_folders_are_pruned(tmp_path):
     (tmp_path / "manifest.json").write_text("{}")
     prune_invocations(folders[0], keep=3)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dbt_models-0", "dbt_models-1", "dbt_models-2", "manifest.json"]
+
+
+def test_a_build_starts_from_the_last_parse_with_the_same_vars(tmp_path):
+    """dbt parses the whole project again when its vars differ from those of the parse it is given."""
+    here, there = {"warehouse_path": "/a/w.duckdb"}, {"warehouse_path": "/b/w.duckdb"}
+    first = invocation_folder(tmp_path, "run1", here)
+    assert not first.exists()  # nothing to start from: dagster-dbt gives it the project's parse
+    first.mkdir()
+    (first / "partial_parse.msgpack").write_bytes(b"parsed with here")
+    assert (invocation_folder(tmp_path, "run2", here) / "partial_parse.msgpack").read_bytes() == b"parsed with here"
+    assert not invocation_folder(tmp_path, "run3", there).exists()

@@ -1,8 +1,9 @@
 """Group, fee, capital, eligibility and mobile-banking marts against pandas recomputations from the landing files."""
 
-import os
+import json
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -136,8 +137,9 @@ def test_local_capital_multiple_against_a_base_year_the_sample_has(warehouse, la
     # the sample starts in 2024, so rebuild the mart on a copy with 2024 as the base year
     copy = tmp_path / "warehouse.duckdb"
     shutil.copy(warehouse.warehouse_path, copy)
-    subprocess.run(["dbt", "run", "--profiles-dir", ".", "-s", "mart_capital_sources", "--vars", "{capital_base_year: 2024}"],
-                   cwd=ROOT / "dbt", env={**os.environ, "PCW_WAREHOUSE": str(copy)}, check=True, capture_output=True)
+    dbt_vars = {**replace(warehouse, warehouse_path=copy).dbt_vars(), "capital_base_year": 2024}
+    subprocess.run(["dbt", "run", "--profiles-dir", ".", "-s", "mart_capital_sources", "--vars", json.dumps(dbt_vars)],
+                   cwd=ROOT / "dbt", check=True, capture_output=True)
     with duckdb.connect(str(copy), read_only=True) as conn:
         mart = conn.execute("select capital_year, year_end_balance, multiple_of_base_year, share_of_total_capital "
                             "from mart_capital_sources where source = 'local' order by capital_year").df()

@@ -17,7 +17,7 @@ from dagster_project.definitions import build_definitions
 from dagster_project.outputs.fingerprint import table_fingerprints
 from dagster_project.warehouse.recompute import last_window
 from dagster_project.settings import Settings
-from tests.conftest import SMALL_SAMPLE, build_sample_warehouse, kept_environment
+from tests.conftest import SMALL_SAMPLE, build_sample_warehouse
 from tests.tiny_landing import rewrite_control
 
 LOAN_MONTH_TABLES = [
@@ -30,7 +30,7 @@ LAST_MONTH = "2025-12"
 
 def run_jobs(settings: Settings, *jobs: tuple[str, str | None, dict | None]) -> None:
     defs = build_definitions(settings)
-    with kept_environment(), dg.DagsterInstance.ephemeral() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         for job, partition, ops_config in jobs:
             result = defs.resolve_job_def(job).execute_in_process(
                 instance=instance, partition_key=partition, raise_on_error=False,

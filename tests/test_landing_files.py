@@ -101,16 +101,17 @@ def test_the_sensor_asks_only_for_partitions_and_says_which_files_it_leaves(tmp_
     for relative in UNKNOWN:
         (landing / relative).parent.mkdir(parents=True, exist_ok=True)
         (landing / relative).write_text("x")
-    sensor = build_landing_folder_sensor(settings, dg.MonthlyPartitionsDefinition(start_date="2024-01-01", end_offset=1))
+    sensor = build_landing_folder_sensor(dg.MonthlyPartitionsDefinition(start_date="2024-01-01", end_offset=1))
+    resources = {"landing": LandingFolder(path=str(landing))}
     with dg.instance_for_test() as instance:
-        nothing = sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
+        nothing = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, resources=resources))
         assert nothing.run_requests == [] and json.loads(nothing.cursor) == {}
         assert "7 landing file(s) not loaded: transactions/02/transactions_08_2024-02.csv (ignored: named for branch 08" \
             in nothing.skip_message
 
         write(landing, "transactions", [{}], month="2024-02")
         write(landing, "transactions", [{}], month=NEXT_MONTH)  # waits for its month
-        (ledger,) = sensor.evaluate_tick(dg.build_sensor_context(instance=instance)).run_requests
+        (ledger,) = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, resources=resources)).run_requests
         assert ledger.partition_key_range == dg.PartitionKeyRange("2024-02-01", "2024-02-01")
 
 

@@ -14,7 +14,6 @@ from dagster_project.ingest.control import CONTROL_SUFFIX
 from dagster_project.warehouse.publish import published_mart
 from sample_data import GenerationConfig, generate
 from dagster_project.settings import Settings
-from tests.conftest import kept_environment
 
 SAMPLE = GenerationConfig(communes=1, start_year=2025, end_year=2025)
 NOVEMBER, DECEMBER = "2025-11", "2025-12"
@@ -41,7 +40,7 @@ def land(final: Path, landing: Path, month: str) -> list[Path]:
 
 
 def build(settings: Settings, marts_only: bool = False):
-    with kept_environment(), dg.DagsterInstance.ephemeral() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         return (build_marts if marts_only else build_warehouse)(settings, instance)
 
 

@@ -16,7 +16,6 @@ from dagster_project.domain.landing_contract import LANDING_SOURCES
 from dagster_project.outputs.fingerprint import table_fingerprints
 from sample_data import GenerationConfig, generate
 from dagster_project.settings import Settings
-from tests.conftest import kept_environment
 from tests.tiny_landing import load_all, materialize_registers, open_warehouse, rewrite_control, write, write_registers
 
 GROUP_OF_ONE = "member_count outside 3-60: a group has 3 to 60 members, this one 1"
@@ -254,7 +253,7 @@ def test_a_build_with_a_group_of_one_loads_the_rest_and_takes_the_group_back_onc
     assert its["loans"] and its["transactions"] and its["savings_deposits"]
 
     _set_member_count(groups_file, group_id, "1")
-    with kept_environment(), dg.DagsterInstance.ephemeral() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         first = build_warehouse(settings, instance)
         assert first.success, "\n".join(first.failures())  # registers, ledgers and marts: the rest loaded
         with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:

@@ -1,13 +1,12 @@
-"""Publishing raw tables for other engines: every dbt source, written whole, and the dbt target setting."""
+"""Publishing raw tables for other engines: every dbt source, written whole; the marts for planners."""
 
 import json
 import re
 
 import duckdb
-import pytest
 
 from dagster_project.warehouse.publish import SourceTable, publish_raw_tables, source_tables
-from dagster_project.settings import DBT_PROJECT_DIR, dbt_target
+from dagster_project.settings import DBT_PROJECT_DIR
 
 
 def test_every_source_the_models_read_is_published():
@@ -31,16 +30,6 @@ def test_a_table_is_published_whole_as_parquet(tmp_path):
         assert conn.execute(f"select count(*) from read_parquet('{path}')").fetchone()[0] == 5
         types = dict(conn.execute(f"select column_name, column_type from (describe select * from read_parquet('{path}'))").fetchall())
         assert types == {"loan_id": "BIGINT", "loan_amount": "BIGINT", "disbursement_date": "DATE"}
-
-
-def test_the_dbt_target_comes_from_the_environment(monkeypatch):
-    monkeypatch.delenv("PCW_DBT_TARGET", raising=False)
-    assert dbt_target() == "duckdb"
-    monkeypatch.setenv("PCW_DBT_TARGET", "spark")
-    assert dbt_target() == "spark"
-    monkeypatch.setenv("PCW_DBT_TARGET", "postgres")
-    with pytest.raises(ValueError, match="PCW_DBT_TARGET"):
-        dbt_target()
 
 
 def test_each_publication_of_the_marts_is_swapped_in_whole(tmp_path):

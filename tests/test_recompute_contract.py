@@ -22,7 +22,7 @@ FINGERPRINTED = {
 
 
 def manifest() -> dict:
-    return json.loads(dbt_project().manifest_path.read_text(encoding="utf-8"))
+    return json.loads(dbt_project("duckdb").manifest_path.read_text(encoding="utf-8"))
 
 
 def incremental_models(nodes: dict) -> set[str]:

@@ -24,7 +24,6 @@ from dagster_project.cli.progress import BuildProgress
 from dagster_project.cli.runs import code_location_origin, repository_label
 from sample_data import GenerationConfig, generate
 from dagster_project.settings import PROJECT_ROOT, WAREHOUSE_POOL, Settings
-from tests.conftest import kept_environment
 from tests.test_ui_path import code_location
 
 ONE_COMMUNE_ONE_YEAR = GenerationConfig(communes=1, start_year=2025, end_year=2025)
@@ -64,8 +63,7 @@ def test_a_build_records_its_runs_where_the_ui_lists_them(landing, tmp_path, mon
     for name, value in pcw_env(landing, tmp_path / "dagster_home").items():
         monkeypatch.setenv(name, value)  # the code server the UI's GraphQL starts reads these
     with project_instance(tmp_path / "dagster_home") as instance:
-        with kept_environment():
-            result = build_warehouse(landing, instance, progress=BuildProgress(io.StringIO()))
+        result = build_warehouse(landing, instance, progress=BuildProgress(io.StringIO()))
         assert result.success, "\n".join(result.failures())
 
         runs = instance.get_runs()

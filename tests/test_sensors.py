@@ -12,6 +12,7 @@ from dagster._core.test_utils import create_run_for_test
 from dagster_project.defs.loads import ledger_partitions
 from dagster_project.warehouse.build_plan import ledger_span, plan_build
 from dagster_project.defs.jobs import build_monthly_ledger_schedule
+from dagster_project.defs.resources import LandingFolder
 from dagster_project.defs.sensors import (
     build_landing_folder_sensor,
     landing_run_requests,
@@ -58,11 +59,9 @@ def test_the_setting_wins_and_an_empty_folder_starts_at_the_current_month(tmp_pa
         settings_for(tmp_path, "2024-13")
 
 
-def test_the_setting_comes_from_the_environment(monkeypatch):
-    monkeypatch.setenv("PCW_FIRST_LEDGER_MONTH", "2020-02")
-    assert Settings.from_env().first_ledger_month == "2020-02"
-    monkeypatch.delenv("PCW_FIRST_LEDGER_MONTH")
-    assert Settings.from_env().first_ledger_month is None
+def test_the_setting_comes_from_the_environment():
+    assert Settings.from_env({"PCW_FIRST_LEDGER_MONTH": "2020-02"}).first_ledger_month == "2020-02"
+    assert Settings.from_env({}).first_ledger_month is None
 
 
 def test_the_whole_build_loads_the_ledger_months_that_are_partitions(tmp_path):
@@ -156,30 +155,31 @@ def test_the_sensor_loads_a_fresh_folder_registers_first_then_one_ledger_backfil
     drop(settings.landing_dir, "loans/08/loans_08.csv", "groups/08/groups_08.csv",
          *(f"transactions/08/transactions_08_2024-{m:02}.parquet" for m in range(1, 13)),
          *(f"savings_deposits/08/savings_deposits_08_2024-{m:02}.csv" for m in range(1, 13)))
-    sensor = build_landing_folder_sensor(settings, ledger_partitions(settings))
+    sensor = build_landing_folder_sensor(ledger_partitions(settings))
+    landing = {"landing": LandingFolder(path=str(settings.landing_dir))}
 
     with dg.instance_for_test() as instance:
         # the registers first: the ledgers' rows are checked against them
-        first = sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
+        first = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, resources=landing))
         (registers,) = first.run_requests
         assert registers.job_name == "registers_job"
         assert not any(f.startswith("transactions/") for f in json.loads(first.cursor))
 
         # while the registers load, the ledgers still wait
         create_run_for_test(instance, job_name="registers_job", status=dg.DagsterRunStatus.STARTED)
-        assert sensor.evaluate_tick(dg.build_sensor_context(instance=instance, cursor=first.cursor)).run_requests == []
+        assert sensor.evaluate_tick(dg.build_sensor_context(instance=instance, cursor=first.cursor, resources=landing)).run_requests == []
         for record in instance.get_run_records(dg.RunsFilter(job_name="registers_job")):
             instance.report_run_canceled(record.dagster_run)
 
         # then one ledger run over every month that is a partition
-        result = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+        result = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, cursor=first.cursor, resources=landing))
         (ledger,) = result.run_requests
         assert (ledger.job_name, ledger.partition_key_range) == ("ledger_job", dg.PartitionKeyRange("2024-02-01", "2024-12-01"))
         cursor = json.loads(result.cursor)
         assert "transactions/08/transactions_08_2024-01.parquet" not in cursor  # before the first partition
         assert "transactions/08/transactions_08_2024-02.parquet" in cursor
 
-        again = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, cursor=result.cursor))
+        again = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, cursor=result.cursor, resources=landing))
         assert again.run_requests == []
 
 

@@ -44,50 +44,38 @@ SAMPLE = GenerationConfig(communes=2, start_year=2025, end_year=2025)
 FRACTION_ABS_TOL = 1e-11
 FRACTION_REL_TOL = 1e-12
 
-ENV_KEYS = ("PCW_DATA_DIR", "PCW_LANDING_DIR", "PCW_WAREHOUSE", "PCW_PUBLISHED_DIR", "PCW_SPARK_DIR", "PCW_DBT_TARGET")
-
-
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory):
     data = tmp_path_factory.mktemp("pcw_spark")
     settings = Settings(data_dir=data, landing_dir=data / "landing", warehouse_path=data / "warehouse.duckdb")
     generate(settings.landing_dir, SAMPLE)
-    saved = {k: os.environ.get(k) for k in ENV_KEYS}
-    try:
-        os.environ["PCW_DBT_TARGET"] = "duckdb"
-        started = time.perf_counter()
-        with dg.DagsterInstance.ephemeral() as instance:
-            duckdb_build = build_warehouse(settings, instance)
-        duckdb_seconds = time.perf_counter() - started
-        assert duckdb_build.success, "\n".join(duckdb_build.failures())
+    started = time.perf_counter()
+    with dg.DagsterInstance.ephemeral() as instance:
+        duckdb_build = build_warehouse(settings, instance)
+    duckdb_seconds = time.perf_counter() - started
+    assert duckdb_build.success, "\n".join(duckdb_build.failures())
 
-        # The same definitions with the Spark target; a process of its own, since the target is
-        # read when the definitions are imported (as in a deployment, from its environment).
-        env = {
-            **os.environ,
-            "PCW_DATA_DIR": str(settings.data_dir),
-            "PCW_LANDING_DIR": str(settings.landing_dir),
-            "PCW_WAREHOUSE": str(settings.warehouse_path),
-            "PCW_PUBLISHED_DIR": str(settings.published_dir),
-            "PCW_SPARK_DIR": str(settings.spark_dir),
-            "PCW_DBT_TARGET": "spark",
-            "PCW_SPARK_DRIVER_MEMORY": "1g",
-        }
-        env.pop("DAGSTER_HOME", None)  # an ephemeral instance, as for the DuckDB build above
-        started = time.perf_counter()
-        spark_build = subprocess.run(
-            [sys.executable, "-m", "dagster_project.cli.main", "marts"], env=env, cwd=PROJECT_ROOT,
-            capture_output=True, text=True, timeout=900,
-        )
-        spark_seconds = time.perf_counter() - started
-        assert spark_build.returncode == 0, spark_build.stdout[-4000:] + spark_build.stderr[-4000:]
-        assert "on dbt target spark" in spark_build.stdout
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    # The same definitions with the Spark target, through `pcw marts` in a process of its own that
+    # reads its settings from its environment, as a deployment does.
+    env = {
+        **os.environ,
+        "PCW_DATA_DIR": str(settings.data_dir),
+        "PCW_LANDING_DIR": str(settings.landing_dir),
+        "PCW_WAREHOUSE": str(settings.warehouse_path),
+        "PCW_PUBLISHED_DIR": str(settings.published_dir),
+        "PCW_SPARK_DIR": str(settings.spark_dir),
+        "PCW_DBT_TARGET": "spark",
+        "PCW_SPARK_DRIVER_MEMORY": "1g",
+    }
+    env.pop("DAGSTER_HOME", None)  # an ephemeral instance, as for the DuckDB build above
+    started = time.perf_counter()
+    spark_build = subprocess.run(
+        [sys.executable, "-m", "dagster_project.cli.main", "marts"], env=env, cwd=PROJECT_ROOT,
+        capture_output=True, text=True, timeout=900,
+    )
+    spark_seconds = time.perf_counter() - started
+    assert spark_build.returncode == 0, spark_build.stdout[-4000:] + spark_build.stderr[-4000:]
+    assert "on dbt target spark" in spark_build.stdout
     # shown with `pytest -s`: the DuckDB figure includes generation-free ingestion, GX gates and dbt
     print(f"\nbuild times: DuckDB (whole pipeline) {duckdb_seconds:.0f} s, Spark (publish + dbt build) {spark_seconds:.0f} s")
     return settings

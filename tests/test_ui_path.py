@@ -22,12 +22,11 @@ from dagster_graphql.client.query import LAUNCH_PIPELINE_EXECUTION_MUTATION
 from dagster_graphql.test.utils import execute_dagster_graphql
 
 from dagster_project.cli.build import BuildResult
-from dagster_project.checks import expectations
+from dagster_project.quality import expectations
 from dagster_project.definitions import build_definitions
 from dagster_project.cli.progress import BuildProgress
 from sample_data import GenerationConfig, generate
 from dagster_project.settings import PROJECT_ROOT, Settings, read_warehouse
-from tests.conftest import kept_environment
 
 MONTH = "2025-01-01"
 # Every step process imports the project afresh (seconds each), so the run loads one ledger and its
@@ -88,8 +87,7 @@ def instance_with_registers(settings: Settings) -> Iterator[dg.DagsterInstance]:
     home.mkdir()
     project_instance = yaml.safe_load((PROJECT_ROOT / "dagster_home" / "dagster.yaml").read_text(encoding="utf-8"))
     with dg.instance_for_test(overrides=project_instance, temp_dir=str(home)) as instance:
-        with kept_environment():
-            assert build_definitions(settings).resolve_job_def("registers_job").execute_in_process(instance=instance).success
+        assert build_definitions(settings).resolve_job_def("registers_job").execute_in_process(instance=instance).success
         yield instance
 
 
@@ -167,11 +165,10 @@ def rows_loaded(settings: Settings, source: str, month: str) -> int:
 
 def load_ledgers(settings: Settings, instance: dg.DagsterInstance, first: str, last: str) -> dg.ExecuteInProcessResult:
     """The ledger months from `first` to `last` in one run, as build.py and the landing sensor load them."""
-    with kept_environment():
-        return build_definitions(settings).resolve_job_def("ledger_job").execute_in_process(
-            instance=instance, raise_on_error=False,
-            tags={ASSET_PARTITION_RANGE_START_TAG: f"{first}-01", ASSET_PARTITION_RANGE_END_TAG: f"{last}-01"},
-        )
+    return build_definitions(settings).resolve_job_def("ledger_job").execute_in_process(
+        instance=instance, raise_on_error=False,
+        tags={ASSET_PARTITION_RANGE_START_TAG: f"{first}-01", ASSET_PARTITION_RANGE_END_TAG: f"{last}-01"},
+    )
 
 
 def test_a_backfill_shows_its_gates_month_by_month_passed_or_failed(sample, monkeypatch):

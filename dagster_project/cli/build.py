@@ -91,7 +91,7 @@ def _job_runner(
 def build_marts(
     settings: Settings, instance: dg.DagsterInstance, log_level: str = "CRITICAL", progress: BuildProgress | None = None
 ) -> BuildResult:
-    """Only the marts job, on the dbt target PCW_DBT_TARGET names, from the raw tables already loaded."""
+    """Only the marts job, on the settings' dbt target, from the raw tables already loaded."""
     result = BuildResult()
     _job_runner(build_definitions(settings), settings, instance, result, log_level, progress)("marts_job")
     return result

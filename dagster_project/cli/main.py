@@ -32,7 +32,7 @@ class NotBuilt(Exception):
     """What the command reads does not exist yet: exit code 1."""
 
 
-def _generate(args: argparse.Namespace) -> int:
+def _generate(args: argparse.Namespace, settings: Settings) -> int:
     from dagster_project.ingest.admin_units import old_communes
     from sample_data import generate
     from sample_data.cli import config_from_args
@@ -47,7 +47,6 @@ def _generate(args: argparse.Namespace) -> int:
             args.provinces = [resolve_province(p, provinces) for p in args.provinces]
         except argparse.ArgumentTypeError as error:
             raise UsageError(f"--provinces: {error} (old, 63-province codes; or all)") from None
-    settings = Settings.from_env()
     landing_dir = Path(args.landing_dir) if args.landing_dir else settings.landing_dir
     started = time.perf_counter()
     summary = generate(landing_dir, config_from_args(args))
@@ -57,9 +56,7 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
-    settings.export_to_env()
+def _run(args: argparse.Namespace, settings: Settings) -> int:
     started = time.perf_counter()
     if args.regenerate or not any(settings.landing_dir.glob("*/*/*")):
         from sample_data import GenerationConfig, generate
@@ -90,8 +87,7 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _kpis(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
+def _kpis(args: argparse.Namespace, settings: Settings) -> int:
     provinces = _warehouse_provinces(settings)
     try:
         province = resolve_province(args.province, provinces) if args.province else None
@@ -100,13 +96,10 @@ def _kpis(args: argparse.Namespace) -> int:
     return _print_summary(settings, args.as_of, province)
 
 
-def _marts(args: argparse.Namespace) -> int:
+def _marts(args: argparse.Namespace, settings: Settings) -> int:
     from dagster_project.cli.build import build_marts
-    from dagster_project.settings import dbt_target
 
-    settings = Settings.from_env()
-    settings.export_to_env()
-    print(f"Building the marts on dbt target {dbt_target()} …")
+    print(f"Building the marts on dbt target {settings.dbt_target} …")
     return 0 if _build(settings, build_marts, "Marts", time.perf_counter()) else 1
 
 
@@ -216,11 +209,10 @@ def _print_summary(settings: Settings, as_of: date | None, province: str | None 
     return 0
 
 
-def _plan_export(args: argparse.Namespace) -> int:
+def _plan_export(args: argparse.Namespace, settings: Settings) -> int:
     from dagster_project.outputs.plan_export import LEVELS, export_plan
     from dagster_project.warehouse.publish import published_mart
 
-    settings = Settings.from_env()
     if not published_mart(settings.published_dir, "mart_credit_plan").exists():
         raise NotBuilt(f"No published credit plan under {settings.published_dir}: build and publish it with `pcw run`")
     levels = list(LEVELS) if args.level == "all" else [args.level]
@@ -234,12 +226,11 @@ def _plan_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fingerprint(args: argparse.Namespace) -> int:
+def _fingerprint(args: argparse.Namespace, settings: Settings) -> int:
     import duckdb
 
     from dagster_project.outputs.fingerprint import table_fingerprints
 
-    settings = Settings.from_env()
     if not settings.warehouse_path.exists():
         raise NotBuilt(f"No warehouse at {settings.warehouse_path}: build it first with `pcw run`")
     with read_warehouse(settings.warehouse_path) as conn:
@@ -248,7 +239,7 @@ def _fingerprint(args: argparse.Namespace) -> int:
     return 0
 
 
-def _dev(args: argparse.Namespace) -> int:
+def _dev(args: argparse.Namespace, settings: Settings) -> int:
     """`dagster dev`, stoppable however it was started. A process started in the background by a
     non-interactive shell (`make dev &`, a script, an IDE's runner) inherits SIGINT ignored, and
     `dagster dev` gives SIGTERM the handling SIGINT has: it would ignore both. Python installs its
@@ -312,7 +303,11 @@ def main(argv: list[str] | None = None) -> int:
 
         filter_known_warnings()
     try:
-        return args.handler(args)
+        settings = Settings.from_env()  # read once, here; handed to everything the command does
+    except ValueError as error:
+        parser.exit(2, f"pcw {args.command}: {error}\n")
+    try:
+        return args.handler(args, settings)
     except UsageError as error:
         parser.exit(2, f"pcw {args.command}: {error}\n")
     except (NotBuilt, WarehouseBusy) as error:

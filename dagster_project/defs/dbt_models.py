@@ -1,31 +1,36 @@
 """dbt models and seeds as Dagster assets; dbt tests surface as asset checks."""
 
+import hashlib
 import json
 import shutil
+import uuid
 from collections.abc import Iterator, Mapping
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtProject, dbt_assets
 from dagster_duckdb import DuckDBResource
 
 from dagster_project.ingest.holes import hole_message, ledger_holes
 from dagster_project.warehouse.recompute import last_window
 from dagster_project.warehouse.publish import published_key
-from dagster_project.defs.resources import dbt_project
-from dagster_project.settings import DATA_TEAM, WAREHOUSE_POOL, dbt_target
-
-DBT_PROJECT = dbt_project()
+from dagster_project.defs.resources import WarehouseDbt
+from dagster_project.settings import DATA_TEAM, WAREHOUSE_POOL
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
     """dbt sources are the `raw` tables the ingestion assets write (on DuckDB) or their published
     Parquet files (on Spark: dbt/macros/spark/register_published_sources.sql); models group by layer."""
 
+    def __init__(self, dbt_target: str):
+        super().__init__()
+        self.dbt_target = dbt_target
+
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
-            if dbt_target() == "duckdb":
+            if self.dbt_target == "duckdb":
                 return dg.AssetKey(["raw", dbt_resource_props["name"]])
             return published_key(dbt_resource_props["schema"], dbt_resource_props["name"])
         return super().get_asset_key(dbt_resource_props)
@@ -64,6 +69,27 @@ def prune_invocations(latest: Path, keep: int = KEPT_INVOCATIONS) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+def invocation_folder(target_dir: Path, run_id: str, dbt_vars: Mapping[str, Any]) -> Path:
+    """A new target folder for a dbt build, starting from the parse of the last build with the same
+    vars if one is left: dbt parses the whole project again (seconds) when its vars differ from
+    those of the parse it is given, and each warehouse's vars differ (its paths)."""
+    digest = hashlib.sha256(json.dumps(dict(dbt_vars), sort_keys=True, default=str).encode()).hexdigest()[:8]
+    folder = target_dir / f"dbt_models-{digest}-{run_id[:8]}-{uuid.uuid4().hex[:7]}"
+    parses = sorted(target_dir.glob(f"dbt_models-{digest}-*/partial_parse.msgpack"), key=_modified)
+    if parses:
+        folder.mkdir(parents=True)
+        with suppress(OSError):  # pruned meanwhile by another build: dbt parses it all
+            shutil.copy(parses[-1], folder / parses[-1].name)
+    return folder
+
+
+def _modified(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # pruned meanwhile by another build
+        return 0.0
+
+
 def dbt_build_args(dbt_vars: Mapping[str, Any], full_refresh: bool = False) -> list[str]:
     args = ["build", "--vars", json.dumps(dict(dbt_vars), ensure_ascii=False)] if dbt_vars else ["build"]
     return [*args, "--full-refresh"] if full_refresh else args
@@ -91,24 +117,33 @@ def with_row_counts(invocation: DbtCliInvocation, context: dg.AssetExecutionCont
             yield asset_event
 
 
-@dbt_assets(
-    manifest=DBT_PROJECT.manifest_path,
-    project=DBT_PROJECT,
-    dagster_dbt_translator=WarehouseTranslator(),
-    pool=WAREHOUSE_POOL,
-)
-def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBResource, config: DbtRunConfig):
-    with warehouse.get_connection() as conn:  # the raw tables live in the DuckDB file on every target
-        holes = ledger_holes(conn)
-    if holes:
-        raise dg.Failure(description=hole_message(holes), metadata={"missing": dg.MetadataValue.json([vars(h) for h in holes])})
-    invocation = dbt.cli(dbt_build_args(config.vars, config.full_refresh), context=context)
-    try:
-        yield from with_row_counts(invocation, context)
-    finally:
-        prune_invocations(invocation.target_path)
-    if dbt_target() == "duckdb":
-        with warehouse.get_connection() as conn:
-            window = last_window(conn)
-        if window:
-            context.log.info(window.describe())
+def build_dbt_models(project: DbtProject, dbt_target: str) -> dg.AssetsDefinition:
+    """The dbt project's models, seeds and tests, from its parsed manifest (defs/resources.py dbt_project)."""
+
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        dagster_dbt_translator=WarehouseTranslator(dbt_target),
+        pool=WAREHOUSE_POOL,
+    )
+    def dbt_models(context: dg.AssetExecutionContext, dbt: WarehouseDbt, warehouse: DuckDBResource, config: DbtRunConfig):
+        with warehouse.get_connection() as conn:  # the raw tables live in the DuckDB file on every target
+            holes = ledger_holes(conn)
+        if holes:
+            raise dg.Failure(description=hole_message(holes), metadata={"missing": dg.MetadataValue.json([vars(h) for h in holes])})
+        dbt_vars = {**config.vars, **dbt.settings_vars}  # the settings last: a run's vars cannot move the warehouse
+        invocation = dbt.cli(
+            dbt_build_args(dbt_vars, config.full_refresh), context=context,
+            target_path=invocation_folder(project.project_dir / project.target_path, context.run.run_id, dbt_vars),
+        )
+        try:
+            yield from with_row_counts(invocation, context)
+        finally:
+            prune_invocations(invocation.target_path)
+        if dbt_target == "duckdb":
+            with warehouse.get_connection() as conn:
+                window = last_window(conn)
+            if window:
+                context.log.info(window.describe())
+
+    return dbt_models

@@ -4,13 +4,11 @@ the dbt marts build once the loads have finished (sensors.py)."""
 from __future__ import annotations
 
 import dagster as dg
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
-from dagster_project.defs.dbt_models import dbt_models
 from dagster_project.defs.loads import ledger_keys, register_assets
-from dagster_project.defs.published import published_marts, published_raw
 from dagster_project.defs.reference import admin_units_reference
 from dagster_project.domain.months import LedgerMonth
-from dagster_project.settings import dbt_target
 
 registers_job = dg.define_asset_job(
     "registers_job",
@@ -26,15 +24,22 @@ ledger_job = dg.define_asset_job(
     description="One month (or, as a backfill, a range of months in one run) of the ledgers into raw.",
 )
 
-# On DuckDB dbt reads the raw tables in place; on Spark it reads them as published Parquet files.
-marts_job = dg.define_asset_job(
-    "marts_job",
-    selection=dg.AssetSelection.assets(dbt_models, published_marts)
-    if dbt_target() == "duckdb"
-    else dg.AssetSelection.assets(published_raw, dbt_models),
-    description="dbt build (target from PCW_DBT_TARGET): seeds, staging, intermediate and marts, with their tests "
-    "as checks; on DuckDB then the published copies of the marts.",
-)
+MARTS_JOB = "marts_job"
+
+
+def build_marts_job(
+    dbt_target: str, dbt_models: dg.AssetsDefinition, published_raw: dg.AssetsDefinition, published_marts: dg.AssetsDefinition
+) -> UnresolvedAssetJobDefinition:
+    """On DuckDB dbt reads the raw tables in place; on Spark it reads them as published Parquet files."""
+    return dg.define_asset_job(
+        MARTS_JOB,
+        selection=dg.AssetSelection.assets(dbt_models, published_marts)
+        if dbt_target == "duckdb"
+        else dg.AssetSelection.assets(published_raw, dbt_models),
+        description=f"dbt build on {dbt_target} (PCW_DBT_TARGET): seeds, staging, intermediate and marts, with their "
+        "tests as checks; on DuckDB then the published copies of the marts.",
+    )
+
 
 def build_monthly_ledger_schedule(partitions: dg.PartitionsDefinition) -> dg.ScheduleDefinition:
     """Ledgers for a month arrive in the first days of the next: load last month on the 5th. (The

@@ -1,4 +1,6 @@
-"""Resources: the DuckDB warehouse and dbt, both pointed at the same file by one setting."""
+"""Resources: the settings as the assets, checks and sensors take them. The DuckDB warehouse and
+dbt are pointed at the same file by one setting; each folder a step writes or reads is its own
+resource, so a definition says what it touches."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject
 from dagster_duckdb import DuckDBResource
 
-from dagster_project.settings import DBT_PROJECT_DIR, DUCKDB_MEMORY_LIMIT, Settings, dbt_target
+from dagster_project.settings import DBT_PROJECT_DIR, Settings
 
 
 class LandingFolder(dg.ConfigurableResource):
@@ -22,8 +24,38 @@ class LandingFolder(dg.ConfigurableResource):
         return Path(self.path)
 
 
-def dbt_project() -> DbtProject:
-    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target=dbt_target())
+class PublishedFolder(dg.ConfigurableResource):
+    """Where the published copies go: raw tables for other engines, marts for planners (publish.py)."""
+
+    path: str
+
+    @property
+    def root(self) -> Path:
+        return Path(self.path)
+
+
+class AlertLog(dg.ConfigurableResource):
+    """The file the data team watches for failed runs."""
+
+    path: str
+
+    def write(self, message: str) -> None:
+        path = Path(self.path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as f:
+            f.write(message)
+
+
+class WarehouseDbt(DbtCliResource):
+    """dbt on the warehouse. The settings dbt/profiles.yml reads (the warehouse file, the memory
+    cap, Spark's folders) go with every build as dbt vars: the dbt process takes none of them from
+    the environment."""
+
+    settings_vars: dict[str, str]
+
+
+def dbt_project(target: str) -> DbtProject:
+    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target=target)
     # `dagster dev` re-parses on load; every other entry point parses when the manifest is missing
     # or older than the project's files (a pulled model would otherwise be unknown to Dagster).
     project.prepare_if_dev()
@@ -43,10 +75,15 @@ def _manifest_is_stale(manifest: Path) -> bool:
 
 
 def build_resources(settings: Settings, project: DbtProject) -> dict:
-    settings.export_to_env()  # dbt's profile reads PCW_WAREHOUSE
     return {
-        "warehouse": DuckDBResource(database=str(settings.warehouse_path), connection_config={"memory_limit": DUCKDB_MEMORY_LIMIT}),
+        "warehouse": DuckDBResource(
+            database=str(settings.warehouse_path), connection_config={"memory_limit": settings.duckdb_memory_limit}
+        ),
         "landing": LandingFolder(path=str(settings.landing_dir)),
+        "published": PublishedFolder(path=str(settings.published_dir)),
+        "alerts": AlertLog(path=str(settings.data_dir / "alerts.log")),
         # the dbt installed beside this Python, whatever PATH says
-        "dbt": DbtCliResource(project_dir=project, dbt_executable=str(Path(sys.executable).parent / "dbt")),
+        "dbt": WarehouseDbt(
+            project_dir=project, dbt_executable=str(Path(sys.executable).parent / "dbt"), settings_vars=settings.dbt_vars()
+        ),
     }

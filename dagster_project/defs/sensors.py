@@ -5,6 +5,7 @@ failures raise an alert."""
 import hashlib
 import json
 from datetime import datetime, timezone
+from pathlib import Path
 
 import dagster as dg
 from dagster._core.storage.dagster_run import NOT_FINISHED_STATUSES
@@ -22,17 +23,17 @@ from dagster_project.ingest.landing import (
     read_name,
     summary,
 )
-from dagster_project.defs.jobs import ledger_job, marts_job, registers_job
-from dagster_project.settings import Settings
+from dagster_project.defs.jobs import MARTS_JOB, ledger_job, registers_job
+from dagster_project.defs.resources import AlertLog, LandingFolder
 
 LOAD_JOBS = (registers_job.name, ledger_job.name)
 
 
-def _landing_state(settings: Settings) -> dict[str, str]:
+def _landing_state(landing_dir: Path) -> dict[str, str]:
     """Every data file the contract knows by its name, with its size and modification time and its
     control file's (one arriving after its data file is a change): what the cursor remembers."""
     state = {}
-    for relative, path in landing_paths(settings.landing_dir):
+    for relative, path in landing_paths(landing_dir):
         if isinstance(read_name(relative), LandingName):
             state[relative] = "+".join(
                 f"{stat.st_size}:{stat.st_mtime_ns}" for stat in (p.stat() for p in (path, control_path(path)) if p.exists())
@@ -103,7 +104,7 @@ def landing_run_requests(previous: dict[str, str], current: dict[str, str]) -> l
     return requests
 
 
-def build_landing_folder_sensor(settings: Settings, partitions: dg.PartitionsDefinition) -> dg.SensorDefinition:
+def build_landing_folder_sensor(partitions: dg.PartitionsDefinition) -> dg.SensorDefinition:
     @dg.sensor(
         name="landing_folder_sensor",
         jobs=[registers_job, ledger_job],
@@ -112,16 +113,16 @@ def build_landing_folder_sensor(settings: Settings, partitions: dg.PartitionsDef
         "most one registers run and one ledger run over the changed months. marts_after_loads rebuilds "
         "the marts once both have finished.",
     )
-    def landing_folder_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    def landing_folder_sensor(context: dg.SensorEvaluationContext, landing: LandingFolder) -> dg.SensorResult:
         """One ledger run over a range of months, not one a month, so that a fresh folder is one
         backfill; the marts wait for the batch in marts_after_loads, not here: a sensor cannot
         start a run after another, and the loads' outcome is only known from the run history."""
         previous = json.loads(context.cursor) if context.cursor else {}
-        current = _landing_state(settings)
+        current = _landing_state(landing.root)
         loadable = loadable_files(current, partitions)
         # Files no run would load (names the contract does not know, months after the load month
         # or outside the partitions): the loads record them in audit.load_manifest, the sensor says so.
-        strays = not_loaded(settings.landing_dir, partitions)
+        strays = not_loaded(landing.root, partitions)
         if strays:
             context.log.warning(summary(strays, limit=20))
         # A ledger row is checked against the registers (its loan, group, point): while a register
@@ -167,7 +168,7 @@ def marts_run_request(
 
 
 @dg.sensor(
-    job=marts_job,
+    job_name=MARTS_JOB,
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Rebuilds the dbt marts once the loads have finished: when no registers or ledger run is "
@@ -178,7 +179,7 @@ def marts_after_loads(context: dg.SensorEvaluationContext) -> dg.RunRequest | dg
     after a batch's first load it cannot wait for the others and still act if the last one fails.
     Read from the run history instead, the rule needs no cursor and survives restarts."""
     instance = context.instance
-    last_marts = next(iter(instance.get_run_records(dg.RunsFilter(job_name=marts_job.name), limit=1)), None)
+    last_marts = next(iter(instance.get_run_records(dg.RunsFilter(job_name=MARTS_JOB), limit=1)), None)
     covered_since = last_marts.create_timestamp if last_marts else None
     loads = [
         record
@@ -198,7 +199,7 @@ def marts_after_loads(context: dg.SensorEvaluationContext) -> dg.RunRequest | dg
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Writes every failed run to the log and to data/alerts.log, which the team watches.",
 )
-def load_failure_alert(context: dg.RunFailureSensorContext) -> None:
+def load_failure_alert(context: dg.RunFailureSensorContext, alerts: AlertLog) -> None:
     run = context.dagster_run
     failed_steps = [
         f"{event.step_key}: {event.message}" for event in context.get_step_failure_events()
@@ -210,7 +211,4 @@ def load_failure_alert(context: dg.RunFailureSensorContext) -> None:
         + "".join(f"    {step}\n" for step in failed_steps)
     )
     context.log.error(message)
-    alerts = Settings.from_env().data_dir / "alerts.log"
-    alerts.parent.mkdir(parents=True, exist_ok=True)
-    with alerts.open("a", encoding="utf-8") as f:
-        f.write(message)
+    alerts.write(message)

@@ -1,5 +1,6 @@
 {# Sources an engine cannot read from the DuckDB file are registered over the Parquet files the
-   ingestion side publishes (dagster_project/warehouse/publish.py): <published dir>/<schema>/<table>.parquet.
+   ingestion side publishes (dagster_project/warehouse/publish.py): <published_dir>/<schema>/<table>.parquet,
+   the dbt var Dagster passes (dagster_project/settings.py).
    Run on-run-start; every source in the project is registered, so a new source needs no change here. #}
 {% macro register_published_sources() %}
     {{ return(adapter.dispatch('register_published_sources')()) }}
@@ -11,7 +12,7 @@
 
 {% macro spark__register_published_sources() %}
     {% if execute %}
-        {% set published_dir = env_var('PCW_PUBLISHED_DIR', '../data/published') %}
+        {% set published_dir = var('published_dir', '../data/published') %}
         {% set schemas = [] %}
         {% for source in graph.sources.values() %}
             {% if source.schema not in schemas %}
