@@ -16,8 +16,12 @@ BENCH_DIR = Path(__file__).resolve().parent
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__)
-    parser.add_argument("scales", nargs="*", default=["commune", "province"],
-                        help=f"any of {', '.join(SCALES)}, smoke (default: commune province)")
+    parser.add_argument(
+        "scales",
+        nargs="*",
+        default=["commune", "province"],
+        help=f"any of {', '.join(SCALES)}, smoke (default: commune province)",
+    )
     parser.add_argument("--repeat", type=int, help="runs per measured step (default: the scale's, 3 or 1)")
     parser.add_argument("--month-repeat", type=int, help="runs of each new-month measurement (default: --repeat)")
     parser.add_argument("--workdir", type=Path, default=BENCH_DIR / "work", help="generated data and warehouses")

@@ -24,33 +24,72 @@ from dagster_project.domain.landing_contract import REORGANISATION_DATE
 from dagster_project.ingest.admin_units import commune_crosswalk, new_communes
 
 BUCKETS = ("current", "overdue", "frozen")
-GRAIN = ["as_of_date", "province_code", "transaction_office_code", "new_commune_code", "program_code",
-         "funding_source", "organisation_code"]
+GRAIN = [
+    "as_of_date",
+    "province_code",
+    "transaction_office_code",
+    "new_commune_code",
+    "program_code",
+    "funding_source",
+    "organisation_code",
+]
 AMOUNTS = ["current_principal", "overdue_principal", "frozen_principal", "outstanding_principal"]
 
 
 def read_ledger(landing: Path) -> pd.DataFrame:
-    columns = ["transaction_id", "transaction_date", "loan_id", "principal_amount", "from_bucket", "to_bucket", "commune_code"]
+    columns = [
+        "transaction_id",
+        "transaction_date",
+        "loan_id",
+        "principal_amount",
+        "from_bucket",
+        "to_bucket",
+        "commune_code",
+    ]
     frames = []
     for path in sorted((landing / "transactions").glob("*/*")):
         if path.suffix == ".parquet":
             frames.append(pd.read_parquet(path, columns=columns))
         elif path.suffix == ".csv":
-            frames.append(pd.read_csv(path, usecols=columns, dtype=str, parse_dates=["transaction_date"],
-                                      encoding="utf-8-sig").astype({"principal_amount": "int64"}))
+            frames.append(
+                pd.read_csv(
+                    path, usecols=columns, dtype=str, parse_dates=["transaction_date"], encoding="utf-8-sig"
+                ).astype({"principal_amount": "int64"})
+            )
     ledger = pd.concat(frames, ignore_index=True)
     ledger["transaction_date"] = pd.to_datetime(ledger.transaction_date)
     return ledger
 
 
 def read_loans(landing: Path) -> pd.DataFrame:
-    columns = ["loan_id", "program_code", "funding_source", "organisation_code", "disbursement_date", "commune_code",
-               "transaction_point_id"]
-    loans = pd.concat([pd.read_csv(p, dtype=str, encoding="utf-8-sig", usecols=columns)
-                       for p in sorted((landing / "loans").glob("*/*.csv"))], ignore_index=True)
-    points = pd.concat([pd.read_csv(p, dtype=str, encoding="utf-8-sig", usecols=["transaction_point_id", "transaction_office_code"])
-                        for p in sorted((landing / "transaction_points").glob("*/*.csv"))], ignore_index=True)
-    return loans.assign(transaction_office_code=loans.transaction_point_id.map(points.set_index("transaction_point_id").transaction_office_code))
+    columns = [
+        "loan_id",
+        "program_code",
+        "funding_source",
+        "organisation_code",
+        "disbursement_date",
+        "commune_code",
+        "transaction_point_id",
+    ]
+    loans = pd.concat(
+        [
+            pd.read_csv(p, dtype=str, encoding="utf-8-sig", usecols=columns)
+            for p in sorted((landing / "loans").glob("*/*.csv"))
+        ],
+        ignore_index=True,
+    )
+    points = pd.concat(
+        [
+            pd.read_csv(p, dtype=str, encoding="utf-8-sig", usecols=["transaction_point_id", "transaction_office_code"])
+            for p in sorted((landing / "transaction_points").glob("*/*.csv"))
+        ],
+        ignore_index=True,
+    )
+    return loans.assign(
+        transaction_office_code=loans.transaction_point_id.map(
+            points.set_index("transaction_point_id").transaction_office_code
+        )
+    )
 
 
 def loan_new_communes(ledger: pd.DataFrame, loans: pd.DataFrame) -> pd.DataFrame:
@@ -71,11 +110,23 @@ def outstanding_balance(landing: Path) -> pd.DataFrame:
     provinces = new_communes().set_index("commune_code").province_code
 
     for bucket in BUCKETS:
-        ledger[f"{bucket}_principal"] = (ledger.principal_amount.where(ledger.to_bucket == bucket, 0)
-                                         - ledger.principal_amount.where(ledger.from_bucket == bucket, 0))
+        ledger[f"{bucket}_principal"] = ledger.principal_amount.where(
+            ledger.to_bucket == bucket, 0
+        ) - ledger.principal_amount.where(ledger.from_bucket == bucket, 0)
     ledger["as_of_date"] = ledger.transaction_date + pd.offsets.MonthEnd(0)
-    ledger = ledger.merge(loans[["loan_id", "transaction_office_code", "new_commune_code", "program_code", "funding_source",
-                                 "organisation_code"]], on="loan_id")
+    ledger = ledger.merge(
+        loans[
+            [
+                "loan_id",
+                "transaction_office_code",
+                "new_commune_code",
+                "program_code",
+                "funding_source",
+                "organisation_code",
+            ]
+        ],
+        on="loan_id",
+    )
     ledger["province_code"] = ledger.new_commune_code.map(provinces)
     keys = GRAIN[1:]
     moves = ledger.groupby(GRAIN, dropna=False)[[f"{b}_principal" for b in BUCKETS]].sum()
@@ -84,10 +135,15 @@ def outstanding_balance(landing: Path) -> pd.DataFrame:
     month_ends = pd.Index(sorted(ledger.as_of_date.unique()), name="as_of_date")
     groups = moves.reset_index()[keys].drop_duplicates()
     spine = groups.merge(month_ends.to_frame(index=False), how="cross")
-    balances = spine.merge(moves.reset_index(), on=GRAIN, how="left").fillna(
-        {f"{b}_principal": 0 for b in BUCKETS}).sort_values(GRAIN)
+    balances = (
+        spine.merge(moves.reset_index(), on=GRAIN, how="left")
+        .fillna({f"{b}_principal": 0 for b in BUCKETS})
+        .sort_values(GRAIN)
+    )
     for bucket in BUCKETS:
-        balances[f"{bucket}_principal"] = balances.groupby(keys, dropna=False)[f"{bucket}_principal"].cumsum().astype("int64")
+        balances[f"{bucket}_principal"] = (
+            balances.groupby(keys, dropna=False)[f"{bucket}_principal"].cumsum().astype("int64")
+        )
     balances["outstanding_principal"] = balances[[f"{b}_principal" for b in BUCKETS]].sum(axis=1)
     return balances[GRAIN + AMOUNTS].reset_index(drop=True)
 
@@ -100,7 +156,9 @@ def compare_with_mart(pandas_result: pd.DataFrame, mart: pd.DataFrame) -> dict:
     joined = left.merge(right, on=keys, how="outer", suffixes=("_pandas", "_mart"))
     differing = pd.Series(False, index=joined.index)
     for column in AMOUNTS:
-        differing |= joined[f"{column}_pandas"].fillna(0).astype("int64") != joined[f"{column}_mart"].fillna(0).astype("int64")
+        differing |= joined[f"{column}_pandas"].fillna(0).astype("int64") != joined[f"{column}_mart"].fillna(0).astype(
+            "int64"
+        )
     return {
         "rows_compared": len(joined),
         "rows_differing": int(differing.sum()),
@@ -114,5 +172,7 @@ if __name__ == "__main__":
     started = time.perf_counter()
     result = outstanding_balance(Path(sys.argv[1] if len(sys.argv) > 1 else "data/landing"))
     latest = result[result.as_of_date == result.as_of_date.max()]
-    print(f"{len(result):,} rows in {time.perf_counter() - started:.1f} s; "
-          f"outstanding at {latest.as_of_date.iloc[0].date()}: {latest.outstanding_principal.sum():,} VND")
+    print(
+        f"{len(result):,} rows in {time.perf_counter() - started:.1f} s; "
+        f"outstanding at {latest.as_of_date.iloc[0].date()}: {latest.outstanding_principal.sum():,} VND"
+    )

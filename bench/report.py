@@ -29,12 +29,19 @@ def rows(results: list[dict]) -> list[str]:
     for r in results:
         b, i, p = r["build"], r["ingest"], r.get("pandas_alternative")
         month = r.get("new_month")
-        month_cell = (f"{_s(month['1y']['seconds'])} / {_s(month['10y']['seconds'])} ({month['ratio_10y_over_1y']:.2f}×); "
-                      f"load only {_s(month['1y']['load_seconds'])} / {_s(month['10y']['load_seconds'])}") if month else "–"
+        month_cell = (
+            (
+                f"{_s(month['1y']['seconds'])} / {_s(month['10y']['seconds'])} ({month['ratio_10y_over_1y']:.2f}×); "
+                f"load only {_s(month['1y']['load_seconds'])} / {_s(month['10y']['load_seconds'])}"
+            )
+            if month
+            else "–"
+        )
         body.append(
             f"| {r['scale']} | {r['repeat']} ({r.get('new_month_repeat', r['repeat'])}) |"
             f" {b['transactions']:,} | {_s(r['generation']['seconds'])} | {_s(b['seconds'])} "
-            f"| {i['rows_per_second']:,.0f} ({100 * i['share_of_bare_duckdb']:.0f} %) | {100 * r['quality_gate_share']:.0f} % "
+            f"| {i['rows_per_second']:,.0f} ({100 * i['share_of_bare_duckdb']:.0f} %) "
+            f"| {100 * r['quality_gate_share']:.0f} % "
             f"| {_s(b['dbt_seconds'])} | {month_cell} | {_pandas(p)} "
             f"| {_gib(r['generation']['peak_rss_bytes'])} / {_gib(r['build']['peak_rss_bytes'])} |"
         )
@@ -45,8 +52,10 @@ def _pandas(p: dict | None) -> str:
     if p is None:
         return "– | –"
     agree = "yes" if p["comparison"]["agree"] else "NO"
-    return (f"{_s(p['seconds'])} ({p['build_over_pandas_time_ratio']:.1f}×) "
-            f"| {agree} ({p['comparison']['rows_compared']:,} rows)")
+    return (
+        f"{_s(p['seconds'])} ({p['build_over_pandas_time_ratio']:.1f}×) "
+        f"| {agree} ({p['comparison']['rows_compared']:,} rows)"
+    )
 
 
 def slowest_dbt_nodes(results: list[dict], top: int = 8) -> list[str]:
@@ -56,10 +65,18 @@ def slowest_dbt_nodes(results: list[dict], top: int = 8) -> list[str]:
         return []
     largest = max(measured, key=lambda r: r["build"]["transactions"])["build"]["dbt_node_seconds"]
     slowest = sorted(largest, key=lambda n: -largest[n])[:top]
-    lines = ["Slowest dbt nodes (s, median of the full builds; two run at once):", "",
-             "| node | " + " | ".join(r["scale"] for r in measured) + " |", "|---|" + "---|" * len(measured)]
-    lines += [f"| `{n}` | " + " | ".join(_s(r["build"]["dbt_node_seconds"].get(n)) for r in measured) + " |" for n in slowest]
-    lines.append("| all nodes | " + " | ".join(_s(sum(r["build"]["dbt_node_seconds"].values())) for r in measured) + " |")
+    lines = [
+        "Slowest dbt nodes (s, median of the full builds; two run at once):",
+        "",
+        "| node | " + " | ".join(r["scale"] for r in measured) + " |",
+        "|---|" + "---|" * len(measured),
+    ]
+    lines += [
+        f"| `{n}` | " + " | ".join(_s(r["build"]["dbt_node_seconds"].get(n)) for r in measured) + " |" for n in slowest
+    ]
+    lines.append(
+        "| all nodes | " + " | ".join(_s(sum(r["build"]["dbt_node_seconds"].values())) for r in measured) + " |"
+    )
     return lines
 
 
@@ -69,9 +86,18 @@ def write_table(results_dir: Path, doc: Path = DOC) -> None:
     if not results:
         return
     m = results[0]["machine"]
-    lines = [BEGIN, "",
-             f"Machine: {m['cpus']} cores ({m['cpu_model']}), {m['memory_gib']} GiB, Python {m['python']}, "
-             f"DuckDB {m['duckdb']}, {m['platform']}.", "", *rows(results), "", *slowest_dbt_nodes(results), "", END]
+    lines = [
+        BEGIN,
+        "",
+        f"Machine: {m['cpus']} cores ({m['cpu_model']}), {m['memory_gib']} GiB, Python {m['python']}, "
+        f"DuckDB {m['duckdb']}, {m['platform']}.",
+        "",
+        *rows(results),
+        "",
+        *slowest_dbt_nodes(results),
+        "",
+        END,
+    ]
     text = doc.read_text(encoding="utf-8")
     start, stop = text.index(BEGIN), text.index(END) + len(END)
     doc.write_text(text[:start] + "\n".join(lines) + text[stop:], encoding="utf-8")

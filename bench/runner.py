@@ -11,7 +11,7 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -34,7 +34,8 @@ def run_step(step: str, args: dict, workdir: Path) -> dict:
     process = subprocess.Popen(
         [sys.executable, "-m", "bench.steps", step, json.dumps(args), str(output)],
         env={**os.environ, "TQDM_DISABLE": "1", "PYTHONWARNINGS": "ignore"},
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     stderr = process.stderr.read()
     _, status, usage = os.wait4(process.pid, 0)
@@ -92,13 +93,20 @@ def bench_scale(scale: Scale, workdir: Path, repeat: int | None = None, month_re
     work.mkdir(parents=True, exist_ok=True)
     landing = work / "landing"
     shutil.rmtree(landing, ignore_errors=True)
-    result: dict = {"scale": scale.name, "description": scale.description, "repeat": repeat, "new_month_repeat": month_repeat}
+    result: dict = {
+        "scale": scale.name,
+        "description": scale.description,
+        "repeat": repeat,
+        "new_month_repeat": month_repeat,
+    }
 
     result["generation"] = run_step("generate", {"landing": str(landing), "generate_args": scale.generate_args}, work)
     shutil.rmtree(work / "dagster_history", ignore_errors=True)
     base = {"data": str(work), "landing": str(landing), "warehouse": str(work / "warehouse.duckdb")}
 
-    result["bare_duckdb"] = repeated("bare_duckdb", {"landing": str(landing), "database": str(work / "bare.duckdb")}, work, repeat)
+    result["bare_duckdb"] = repeated(
+        "bare_duckdb", {"landing": str(landing), "database": str(work / "bare.duckdb")}, work, repeat
+    )
     result["build"] = repeated("build", base, work, repeat)
     build, bare = result["build"], result["bare_duckdb"]
     result["ingest"] = {
@@ -106,16 +114,20 @@ def bench_scale(scale: Scale, workdir: Path, repeat: int | None = None, month_re
         "rows_per_second": build["transactions"] / build["transactions_ingest_seconds"],
         "bare_duckdb_rows_per_second": bare["rows_per_second"],
         "share_of_bare_duckdb": build["transactions"] / build["transactions_ingest_seconds"] / bare["rows_per_second"],
-        "note": "raw/transactions Dagster step (hashes, typing, row rules, manifest) vs CREATE TABLE AS read_* of the same files",
+        "note": "raw/transactions Dagster step (hashes, typing, row rules, manifest) "
+        "vs CREATE TABLE AS read_* of the same files",
     }
     result["quality_gate_share"] = build["quality_gate_seconds"] / build["seconds"]
 
     if scale.pandas_alternative:
         result["pandas_alternative"] = repeated(
-            "pandas_alternative", {"landing": str(landing), "output": str(work / "pandas.parquet")}, work, repeat)
+            "pandas_alternative", {"landing": str(landing), "output": str(work / "pandas.parquet")}, work, repeat
+        )
         comparison = compare_with_mart(pd.read_parquet(work / "pandas.parquet"), _mart(work / "warehouse.duckdb"))
         result["pandas_alternative"]["comparison"] = comparison
-        result["pandas_alternative"]["build_over_pandas_time_ratio"] = build["seconds"] / result["pandas_alternative"]["seconds"]
+        result["pandas_alternative"]["build_over_pandas_time_ratio"] = (
+            build["seconds"] / result["pandas_alternative"]["seconds"]
+        )
 
     if scale.incremental_month:
         result["new_month"] = {}
@@ -127,8 +139,20 @@ def bench_scale(scale: Scale, workdir: Path, repeat: int | None = None, month_re
             if start != int(scale.first_month[:4]):
                 source = work / f"landing_from_{start}"
                 shutil.rmtree(source, ignore_errors=True)
-                run_step("generate", {"landing": str(source), "generate_args": [
-                    *scale.generate_args, "--start-year", str(start), "--end-year", str(new_year)]}, work)
+                run_step(
+                    "generate",
+                    {
+                        "landing": str(source),
+                        "generate_args": [
+                            *scale.generate_args,
+                            "--start-year",
+                            str(start),
+                            "--end-year",
+                            str(new_year),
+                        ],
+                    },
+                    work,
+                )
             history = set(months_between(f"{start}-01", scale.incremental_month)[:-1])
             runs = []
             for _ in range(month_repeat):
@@ -137,22 +161,38 @@ def bench_scale(scale: Scale, workdir: Path, repeat: int | None = None, month_re
                 run_step("build", args, work)
                 landing_subset(source, history_landing, history | {scale.incremental_month})
                 runs.append(run_step("new_month", {**args, "month": scale.incremental_month}, work))
-            result["new_month"][f"{years}y"] = {**median_of(runs), "runs": len(runs),
-                                                "history_months": len(history), "month": scale.incremental_month}
+            result["new_month"][f"{years}y"] = {
+                **median_of(runs),
+                "runs": len(runs),
+                "history_months": len(history),
+                "month": scale.incremental_month,
+            }
         one, ten = result["new_month"]["1y"], result["new_month"]["10y"]
         result["new_month"]["ratio_10y_over_1y"] = ten["seconds"] / one["seconds"]
         result["new_month"]["load_ratio_10y_over_1y"] = ten["load_seconds"] / one["load_seconds"]
 
     result["peak_rss_bytes"] = max(result[k]["peak_rss_bytes"] for k in ("generation", "build"))
     result["machine"] = machine()
-    result["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    result["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     return result
 
 
 def machine() -> dict:
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    return {"cpus": os.cpu_count(), "cpu_model": cpu, "memory_gib": round(memory / GIB, 1),
-            "python": platform.python_version(), "duckdb": duckdb.__version__, "platform": platform.platform(),
-            "load_average_at_end": os.getloadavg()}
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": cpu,
+        "memory_gib": round(memory / GIB, 1),
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+        "platform": platform.platform(),
+        "load_average_at_end": os.getloadavg(),
+    }

@@ -22,24 +22,39 @@ class Scale:
 
 SCALES = {
     "commune": Scale(
-        "commune", "one commune (the province's first), 2014–2025",
-        ["--communes", "1"], "2014-01", "2025-12", incremental_month="2024-01",
+        "commune",
+        "one commune (the province's first), 2014–2025",
+        ["--communes", "1"],
+        "2014-01",
+        "2025-12",
+        incremental_month="2024-01",
     ),
     "province": Scale(
-        "province", "the default sample: old Tuyên Quang (137 communes), 2014–2025",
-        [], "2014-01", "2025-12", incremental_month="2024-01",
+        "province",
+        "the default sample: old Tuyên Quang (137 communes), 2014–2025",
+        [],
+        "2014-01",
+        "2025-12",
+        incremental_month="2024-01",
     ),
     "provinces": Scale(
-        "provinces", "four northern provinces (Tuyên Quang, Hà Giang, Lào Cai, Yên Bái), 2025",
+        "provinces",
+        "four northern provinces (Tuyên Quang, Hà Giang, Lào Cai, Yên Bái), 2025",
         ["--provinces", "08", "02", "10", "15", "--start-year", "2025", "--end-year", "2025"],
-        "2025-01", "2025-12", repeat=1,
+        "2025-01",
+        "2025-12",
+        repeat=1,
     ),
     # The generator writes ~30 ledger rows a borrower a year (monthly interest on ~3 loans each), so
     # the ~80 M rows expected of one country year come from ~0.27 of its borrowers per commune.
     "country": Scale(
-        "country", "the whole country (every commune, 34 branches), 2025, 0.27 of the borrowers per commune",
+        "country",
+        "the whole country (every commune, 34 branches), 2025, 0.27 of the borrowers per commune",
         ["--provinces", "all", "--start-year", "2025", "--end-year", "2025", "--scale", "0.27"],
-        "2025-01", "2025-12", repeat=1, pandas_alternative=False,
+        "2025-01",
+        "2025-12",
+        repeat=1,
+        pandas_alternative=False,
     ),
 }
 
@@ -47,7 +62,11 @@ SCALES = {
 def smoke_scale() -> Scale:
     """The smallest run CI makes: one commune, two years, once."""
     return Scale(
-        "smoke", "one commune, 2024–2025 (CI smoke test)",
+        "smoke",
+        "one commune, 2024–2025 (CI smoke test)",
         ["--communes", "1", "--start-year", "2024", "--end-year", "2025"],
-        "2024-01", "2025-12", incremental_month=None, repeat=1,
+        "2024-01",
+        "2025-12",
+        incremental_month=None,
+        repeat=1,
     )

@@ -25,7 +25,9 @@ def bare_duckdb(args: dict) -> dict:
     """The fastest load of the ledger files on this machine: DuckDB reading them straight into a table."""
     import duckdb
 
-    files = sorted(str(p) for p in Path(args["landing"], "transactions").glob("*/*") if p.suffix in (".parquet", ".csv"))
+    files = sorted(
+        str(p) for p in Path(args["landing"], "transactions").glob("*/*") if p.suffix in (".parquet", ".csv")
+    )
     reader = "read_parquet" if files[0].endswith(".parquet") else "read_csv"
     database = Path(args["database"])
     database.unlink(missing_ok=True)
@@ -42,7 +44,9 @@ def bare_duckdb(args: dict) -> dict:
 def _settings(args: dict):
     from dagster_project.settings import Settings
 
-    return Settings(data_dir=Path(args["data"]), landing_dir=Path(args["landing"]), warehouse_path=Path(args["warehouse"]))
+    return Settings(
+        data_dir=Path(args["data"]), landing_dir=Path(args["landing"]), warehouse_path=Path(args["warehouse"])
+    )
 
 
 def _step_seconds(instance, result) -> dict[str, float]:
@@ -123,15 +127,21 @@ def new_month(args: dict) -> dict:
     with dg.DagsterInstance.ephemeral() as instance:
         for job, partition in (("ledger_job", f"{args['month']}-01"), ("marts_job", None)):
             runs[job] = defs.resolve_job_def(job).execute_in_process(
-                instance=instance, partition_key=partition, raise_on_error=False,
+                instance=instance,
+                partition_key=partition,
+                raise_on_error=False,
                 run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
             )
             marks[job] = time.perf_counter() - started
             if not runs[job].success:
                 raise SystemExit(f"{job} failed")
         phases = _phases(runs, instance)
-    return {"seconds": marks["marts_job"], "load_seconds": marks["ledger_job"], **phases,
-            "dbt_node_seconds": _dbt_node_seconds(since)}
+    return {
+        "seconds": marks["marts_job"],
+        "load_seconds": marks["ledger_job"],
+        **phases,
+        "dbt_node_seconds": _dbt_node_seconds(since),
+    }
 
 
 def pandas_alternative(args: dict) -> dict:

@@ -35,7 +35,11 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         assets=[*landing_specs, *loaded_assets, published_raw, dbt_models, published_marts],
         # The mart suites read the marts from the DuckDB file; on Spark the dbt tests guard them.
         asset_checks=quality_gates([*loaded_assets, dbt_models] if on_duckdb else loaded_assets),
-        jobs=[registers_job, ledger_job, build_marts_job(settings.dbt_target, dbt_models, published_raw, published_marts)],
+        jobs=[
+            registers_job,
+            ledger_job,
+            build_marts_job(settings.dbt_target, dbt_models, published_raw, published_marts),
+        ],
         schedules=[build_monthly_ledger_schedule(partitions)],
         sensors=[build_landing_folder_sensor(partitions), marts_after_loads, load_failure_alert],
         resources=build_resources(settings, project),

@@ -11,8 +11,11 @@ KNOWN_WARNINGS = [
     # Monthly ledgers backfill as one run (defs/loads.py): a beta parameter we depend on.
     ("BetaWarning", r"dagster\._core\.decorator_utils", r"Parameter `backfill_policy` of function `asset`"),
     # Ledger gates validate only the months of the run (defs/quality_gates.py).
-    ("PreviewWarning", r"dagster\._core\.definitions\.decorators\.asset_check_decorator",
-     r"Specifying a partitions_def on an AssetCheckSpec"),
+    (
+        "PreviewWarning",
+        r"dagster\._core\.definitions\.decorators\.asset_check_decorator",
+        r"Specifying a partitions_def on an AssetCheckSpec",
+    ),
     # pyspark 4 (the Spark extra, loaded by Great Expectations) on pandas 3: the Spark target reads
     # Parquet, never pandas frames.
     ("FutureWarning", r"pyspark\.", r"PySpark does not yet fully support pandas >= 3"),

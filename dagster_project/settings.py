@@ -54,12 +54,14 @@ class Settings:
             try:
                 LedgerMonth.parse(self.first_ledger_month)
             except ValueError:
-                raise ValueError(f"PCW_FIRST_LEDGER_MONTH={self.first_ledger_month!r}: expected a month as YYYY-MM") from None
+                raise ValueError(
+                    f"PCW_FIRST_LEDGER_MONTH={self.first_ledger_month!r}: expected a month as YYYY-MM"
+                ) from None
         if self.dbt_target not in DBT_TARGETS:
             raise ValueError(f"PCW_DBT_TARGET={self.dbt_target!r}: expected one of {', '.join(DBT_TARGETS)}")
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
         """The settings the PCW_* variables of `environ` give (README.md, *Settings*)."""
         data_dir = Path(environ.get("PCW_DATA_DIR", PROJECT_ROOT / "data")).resolve()
         return cls(

@@ -33,8 +33,10 @@ def _selected_communes(config: GenerationConfig) -> pd.DataFrame:
     crosswalk = commune_crosswalk()
     default = crosswalk[crosswalk.is_default_successor].set_index("old_commune_code").new_commune_code
     successor = old.commune_code.map(default)
-    return old.assign(default_new_commune_code=successor,
-                      new_province_code=successor.map(new_communes().set_index("commune_code").province_code))
+    return old.assign(
+        default_new_commune_code=successor,
+        new_province_code=successor.map(new_communes().set_index("commune_code").province_code),
+    )
 
 
 def branch_provinces(config: GenerationConfig) -> dict[str, tuple[str, ...]]:
@@ -51,9 +53,13 @@ def build_geography(config: GenerationConfig, rng: np.random.Generator) -> Geogr
     successors = crosswalk[crosswalk.old_commune_code.isin(old.commune_code)].reset_index(drop=True)
     communes = old.assign(
         transaction_office_code="PGD" + old.province_code + "-" + old.district_code,
-        transaction_office_name="PGD " + old.district_name.str.replace("Huyện", "huyện").str.replace("Thành phố", "thành phố").str.replace("Thị xã", "thị xã"),
+        transaction_office_name="PGD "
+        + old.district_name.str.replace("Huyện", "huyện")
+        .str.replace("Thành phố", "thành phố")
+        .str.replace("Thị xã", "thị xã"),
         transaction_point_id="TP" + old.commune_code,
-        transaction_point_name="Điểm giao dịch " + old.commune_name.str.replace("Xã", "xã").str.replace("Phường", "phường").str.replace("Thị trấn", "thị trấn"),
+        transaction_point_name="Điểm giao dịch "
+        + old.commune_name.str.replace("Xã", "xã").str.replace("Phường", "phường").str.replace("Thị trấn", "thị trấn"),
         transaction_day=rng.integers(1, 29, len(old)),
     )
     return Geography(communes, successors)

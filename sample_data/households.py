@@ -22,10 +22,41 @@ ETHNICITIES = {
     "Cao Lan": (0.025, ["La", "Hoàng", "Trần"]),
 }
 GIVEN_F = ["Hoa", "Lan", "Mai", "Hương", "Thu", "Hằng", "Nga", "Yến", "Dung", "Huệ", "Lụa", "Thắm", "Nhung", "Xuân"]
-GIVEN_M = ["Hùng", "Dũng", "Minh", "Tuấn", "Sơn", "Hải", "Thắng", "Toàn", "Quyết", "Chiến", "Páo", "Seo", "Tòng", "Khánh"]
+GIVEN_M = [
+    "Hùng",
+    "Dũng",
+    "Minh",
+    "Tuấn",
+    "Sơn",
+    "Hải",
+    "Thắng",
+    "Toàn",
+    "Quyết",
+    "Chiến",
+    "Páo",
+    "Seo",
+    "Tòng",
+    "Khánh",
+]
 MIDDLE_M = ["Văn", "Đức", "Quang", "Xuân", "Đình"]
-VILLAGES = ["Làng Ấm", "Nà Héc", "Khuôn Hà", "Bản Tấn", "Nà Khà", "Đồng Cướm", "Làng Chùa", "Nà Mụ", "Khau Cau",
-            "Pác Ban", "Bản Bung", "Nà Tông", "Thượng Lâm", "Phiêng Luông", "Làng Mường", "Bó Củng"]
+VILLAGES = [
+    "Làng Ấm",
+    "Nà Héc",
+    "Khuôn Hà",
+    "Bản Tấn",
+    "Nà Khà",
+    "Đồng Cướm",
+    "Làng Chùa",
+    "Nà Mụ",
+    "Khau Cau",
+    "Pác Ban",
+    "Bản Bung",
+    "Nà Tông",
+    "Thượng Lâm",
+    "Phiêng Luông",
+    "Làng Mường",
+    "Bó Củng",
+]
 
 CATEGORIES = np.array(["poor", "near_poor", "just_out_of_poverty", "other"])
 CATEGORY_SHARES = [0.36, 0.24, 0.16, 0.24]
@@ -38,7 +69,9 @@ DIRECT_SHARE = 0.0061  # households served directly by the bank, outside any gro
 def build_borrowers(config: GenerationConfig, geography: Geography, rng: np.random.Generator) -> pd.DataFrame:
     """One row per borrowing household; registration date and phone are set once loans exist."""
     communes = geography.communes
-    per_commune = np.maximum(3, np.round(rng.uniform(0.7, 1.3, len(communes)) * BORROWERS_PER_COMMUNE * config.scale)).astype(int)
+    per_commune = np.maximum(
+        3, np.round(rng.uniform(0.7, 1.3, len(communes)) * BORROWERS_PER_COMMUNE * config.scale)
+    ).astype(int)
     commune_index = np.repeat(np.arange(len(communes)), per_commune)
     n = len(commune_index)
     ethnicity_names = list(ETHNICITIES)
@@ -57,7 +90,9 @@ def build_borrowers(config: GenerationConfig, geography: Geography, rng: np.rand
     province = communes.province_code.to_numpy()[commune_index]
     century_gender = np.where(birth_year >= 2000, 2, 0) + female.astype(int)
     # CCCD: province of birth (3 digits), century and gender (1), birth year (2), serial (6)
-    national_id = concat("0", province, padded(century_gender, 1), padded(birth_year % 100, 2), padded(rng.permutation(n) + 1, 6))
+    national_id = concat(
+        "0", province, padded(century_gender, 1), padded(birth_year % 100, 2), padded(rng.permutation(n) + 1, 6)
+    )
     phone = pd.Series(concat(rng.choice(["09", "03", "08", "07"], n), padded(rng.integers(0, 10**8, n), 8)))
     phone = phone.where(rng.random(n) > 0.08)
 
@@ -80,7 +115,9 @@ def build_borrowers(config: GenerationConfig, geography: Geography, rng: np.rand
         others = split.groupby("old_commune_code").new_commune_code.first()
         # a group member moves as its group's first member does; a direct borrower on its own draw
         first_member = pd.Series(np.arange(n)).groupby(group_index).transform("min").to_numpy()
-        moved = pd.Series(old_codes).isin(others.index).to_numpy() & (np.where(direct, move_draw, move_draw[first_member]) < 0.3)
+        moved = pd.Series(old_codes).isin(others.index).to_numpy() & (
+            np.where(direct, move_draw, move_draw[first_member]) < 0.3
+        )
         new_codes[moved] = pd.Series(old_codes[moved]).map(others).to_numpy()
 
     return pd.DataFrame(
@@ -105,12 +142,18 @@ def build_borrowers(config: GenerationConfig, geography: Geography, rng: np.rand
     )
 
 
-def build_groups(config: GenerationConfig, geography: Geography, borrowers: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+def build_groups(
+    config: GenerationConfig, geography: Geography, borrowers: pd.DataFrame, rng: np.random.Generator
+) -> pd.DataFrame:
     members = borrowers[borrowers.group_index >= 0]
     groups = (
         members.groupby("group_index")
-        .agg(commune_index=("commune_index", "first"), new_commune_code=("new_commune_code", "first"),
-             member_count=("borrower_no", "size"), leader=("borrower_id", "first"))
+        .agg(
+            commune_index=("commune_index", "first"),
+            new_commune_code=("new_commune_code", "first"),
+            member_count=("borrower_no", "size"),
+            leader=("borrower_id", "first"),
+        )
         .reset_index()
     )
     communes = geography.communes

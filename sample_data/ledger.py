@@ -11,13 +11,29 @@ from sample_data.loans import RISK_CAUSE_SHARES, RISK_CAUSES, LoanBook, month_da
 BUCKETS = np.array([None, "current", "overdue", "frozen"], dtype=object)
 NONE, CURRENT, OVERDUE, FROZEN = 0, 1, 2, 3
 # Sort order of same-day rows: interest is collected on the balance before the day's principal moves.
-TYPE_ORDER = ["interest_payment", "opening_balance", "disbursement", "disbursement_reversal", "extension",
-              "transfer_to_overdue", "principal_repayment", "freeze", "write_off"]
+TYPE_ORDER = [
+    "interest_payment",
+    "opening_balance",
+    "disbursement",
+    "disbursement_reversal",
+    "extension",
+    "transfer_to_overdue",
+    "principal_repayment",
+    "freeze",
+    "write_off",
+]
 REVERSAL_SHARE = 0.003
 
 
-DEFAULTS = {"from_bucket": NONE, "to_bucket": NONE, "cause_code": None, "new_due_date": np.datetime64("NaT", "D"),
-            "frozen_until": np.datetime64("NaT", "D"), "interest_amount": 0, "role": ""}
+DEFAULTS = {
+    "from_bucket": NONE,
+    "to_bucket": NONE,
+    "cause_code": None,
+    "new_due_date": np.datetime64("NaT", "D"),
+    "frozen_until": np.datetime64("NaT", "D"),
+    "interest_amount": 0,
+    "role": "",
+}
 
 
 def _events(**columns) -> pd.DataFrame:
@@ -41,35 +57,105 @@ def principal_events(book: LoanBook, rng: np.random.Generator) -> pd.DataFrame:
     frames = []
 
     disbursed = loans.disbursement_date.to_numpy()
-    frames.append(_events(loan_index=loans.loan_index.to_numpy(), date=disbursed, transaction_type="disbursement",
-                          principal_amount=loans.loan_amount.to_numpy(), to_bucket=CURRENT))
+    frames.append(
+        _events(
+            loan_index=loans.loan_index.to_numpy(),
+            date=disbursed,
+            transaction_type="disbursement",
+            principal_amount=loans.loan_amount.to_numpy(),
+            to_bucket=CURRENT,
+        )
+    )
     # A few disbursements are posted with a wrong amount, reversed the same day and posted again.
     wrong = rng.random(len(loans)) < REVERSAL_SHARE
     wrong_amount = loans.loan_amount.to_numpy()[wrong] + 10_000_000
-    frames.append(_events(loan_index=loans.loan_index.to_numpy()[wrong], date=disbursed[wrong], transaction_type="disbursement",
-                          principal_amount=wrong_amount, to_bucket=CURRENT, role="reversed"))
-    frames.append(_events(loan_index=loans.loan_index.to_numpy()[wrong], date=disbursed[wrong], transaction_type="disbursement_reversal",
-                          principal_amount=wrong_amount, from_bucket=CURRENT, role="reversal"))
+    frames.append(
+        _events(
+            loan_index=loans.loan_index.to_numpy()[wrong],
+            date=disbursed[wrong],
+            transaction_type="disbursement",
+            principal_amount=wrong_amount,
+            to_bucket=CURRENT,
+            role="reversed",
+        )
+    )
+    frames.append(
+        _events(
+            loan_index=loans.loan_index.to_numpy()[wrong],
+            date=disbursed[wrong],
+            transaction_type="disbursement_reversal",
+            principal_amount=wrong_amount,
+            from_bucket=CURRENT,
+            role="reversal",
+        )
+    )
 
-    paid_on_time = (fate == "repaid") | ((fate == "extended") & (no != k)) | ((fate == "overdue_recovered") & (no != k)) \
-        | ((fate == "overdue_unpaid") & (no < k)) | ((fate == "frozen") & (no < k))
-    frames.append(_events(loan_index=loan[paid_on_time], date=due[paid_on_time], transaction_type="principal_repayment",
-                          principal_amount=principal[paid_on_time], from_bucket=CURRENT))
+    paid_on_time = (
+        (fate == "repaid")
+        | ((fate == "extended") & (no != k))
+        | ((fate == "overdue_recovered") & (no != k))
+        | ((fate == "overdue_unpaid") & (no < k))
+        | ((fate == "frozen") & (no < k))
+    )
+    frames.append(
+        _events(
+            loan_index=loan[paid_on_time],
+            date=due[paid_on_time],
+            transaction_type="principal_repayment",
+            principal_amount=principal[paid_on_time],
+            from_bucket=CURRENT,
+        )
+    )
 
     extended = (fate == "extended") & (no == k)
-    new_due = (due[extended].astype("datetime64[M]") + 12).astype("datetime64[D]") + (due[extended] - due[extended].astype("datetime64[M]").astype("datetime64[D]"))
-    frames.append(_events(loan_index=loan[extended], date=due[extended], transaction_type="extension",
-                          principal_amount=principal[extended], new_due_date=new_due))
-    frames.append(_events(loan_index=loan[extended], date=new_due, transaction_type="principal_repayment",
-                          principal_amount=principal[extended], from_bucket=CURRENT))
+    new_due = (due[extended].astype("datetime64[M]") + 12).astype("datetime64[D]") + (
+        due[extended] - due[extended].astype("datetime64[M]").astype("datetime64[D]")
+    )
+    frames.append(
+        _events(
+            loan_index=loan[extended],
+            date=due[extended],
+            transaction_type="extension",
+            principal_amount=principal[extended],
+            new_due_date=new_due,
+        )
+    )
+    frames.append(
+        _events(
+            loan_index=loan[extended],
+            date=new_due,
+            transaction_type="principal_repayment",
+            principal_amount=principal[extended],
+            from_bucket=CURRENT,
+        )
+    )
 
-    overdue = ((fate == "overdue_recovered") & (no == k)) | ((fate == "overdue_unpaid") & (no >= k)) | ((fate == "frozen") & (no == k))
-    frames.append(_events(loan_index=loan[overdue], date=due[overdue], transaction_type="transfer_to_overdue",
-                          principal_amount=principal[overdue], from_bucket=CURRENT, to_bucket=OVERDUE))
+    overdue = (
+        ((fate == "overdue_recovered") & (no == k))
+        | ((fate == "overdue_unpaid") & (no >= k))
+        | ((fate == "frozen") & (no == k))
+    )
+    frames.append(
+        _events(
+            loan_index=loan[overdue],
+            date=due[overdue],
+            transaction_type="transfer_to_overdue",
+            principal_amount=principal[overdue],
+            from_bucket=CURRENT,
+            to_bucket=OVERDUE,
+        )
+    )
     recovered = (fate == "overdue_recovered") & (no == k)
     late = due[recovered] + (30 * rng.integers(1, 10, recovered.sum())).astype("timedelta64[D]")
-    frames.append(_events(loan_index=loan[recovered], date=late, transaction_type="principal_repayment",
-                          principal_amount=principal[recovered], from_bucket=OVERDUE))
+    frames.append(
+        _events(
+            loan_index=loan[recovered],
+            date=late,
+            transaction_type="principal_repayment",
+            principal_amount=principal[recovered],
+            from_bucket=OVERDUE,
+        )
+    )
 
     # Frozen: the missed instalment and the rest of the loan move to frozen some months later.
     frozen = (fate == "frozen") & (no == k)
@@ -79,30 +165,61 @@ def principal_events(book: LoanBook, rng: np.random.Generator) -> pd.DataFrame:
     cause = rng.choice(RISK_CAUSES, frozen.sum(), p=RISK_CAUSE_SHARES)
     years = np.where(cause == "K1", rng.choice([3, 5], frozen.sum()), 2)
     until = (f_date.astype("datetime64[M]") + 12 * years).astype("datetime64[D]")
-    frames.append(_events(loan_index=f_loan, date=f_date, transaction_type="freeze", principal_amount=principal[frozen],
-                          from_bucket=OVERDUE, to_bucket=FROZEN, cause_code=cause, frozen_until=until))
+    frames.append(
+        _events(
+            loan_index=f_loan,
+            date=f_date,
+            transaction_type="freeze",
+            principal_amount=principal[frozen],
+            from_bucket=OVERDUE,
+            to_bucket=FROZEN,
+            cause_code=cause,
+            frozen_until=until,
+        )
+    )
     rest_amount = rest.reindex(f_loan).to_numpy()
     has_rest = rest_amount > 0
-    frames.append(_events(loan_index=f_loan[has_rest], date=f_date[has_rest], transaction_type="freeze",
-                          principal_amount=rest_amount[has_rest], from_bucket=CURRENT, to_bucket=FROZEN,
-                          cause_code=cause[has_rest], frozen_until=until[has_rest]))
+    frames.append(
+        _events(
+            loan_index=f_loan[has_rest],
+            date=f_date[has_rest],
+            transaction_type="freeze",
+            principal_amount=rest_amount[has_rest],
+            from_bucket=CURRENT,
+            to_bucket=FROZEN,
+            cause_code=cause[has_rest],
+            frozen_until=until[has_rest],
+        )
+    )
     # At the end of the freeze, debt of the dead, the missing and the departed is written off; the rest is repaid.
     total = principal[frozen] + rest_amount
     written = np.isin(cause, ["K4a", "K4c", "K5"])
-    frames.append(_events(loan_index=f_loan, date=until, transaction_type=np.where(written, "write_off", "principal_repayment"),
-                          principal_amount=total, from_bucket=FROZEN, cause_code=np.where(written, cause, None)))
+    frames.append(
+        _events(
+            loan_index=f_loan,
+            date=until,
+            transaction_type=np.where(written, "write_off", "principal_repayment"),
+            principal_amount=total,
+            from_bucket=FROZEN,
+            cause_code=np.where(written, cause, None),
+        )
+    )
     return pd.concat(frames, ignore_index=True)
 
 
 def with_balances(events: pd.DataFrame) -> pd.DataFrame:
     """Sort by loan and date; add each loan's current / overdue / frozen balance after each row."""
     order = pd.Categorical(events.transaction_type, TYPE_ORDER).codes
-    events = events.assign(type_order=order).sort_values(["loan_index", "date", "type_order"], kind="stable", ignore_index=True)
+    events = events.assign(type_order=order).sort_values(
+        ["loan_index", "date", "type_order"], kind="stable", ignore_index=True
+    )
     amount = events.principal_amount.to_numpy()
     loan = events.loan_index.to_numpy()
     start = np.r_[True, loan[1:] != loan[:-1]]
     for bucket, name in ((CURRENT, "current"), (OVERDUE, "overdue"), (FROZEN, "frozen")):
-        delta = np.where(events.to_bucket.to_numpy() == bucket, amount, 0) - np.where(events.from_bucket.to_numpy() == bucket, amount, 0)
+        delta = np.where(events.to_bucket.to_numpy() == bucket, amount, 0) - np.where(
+            events.from_bucket.to_numpy() == bucket, amount, 0
+        )
         cumulative = np.cumsum(delta)
         offset = np.maximum.accumulate(np.where(start, np.arange(len(loan)), 0))
         events[name] = cumulative - (cumulative[offset] - delta[offset])
@@ -115,8 +232,10 @@ def interest_rows(book: LoanBook, events: pd.DataFrame, config: GenerationConfig
     loans = book.loans
     last_event = events.groupby("loan_index").date.max()
     end = np.datetime64(config.end_date)
-    outstanding_at_end = (events.groupby("loan_index")[["current", "overdue", "frozen"]].last().sum(axis=1) > 0)
-    last = np.where(outstanding_at_end.reindex(loans.loan_index).to_numpy(), end, last_event.reindex(loans.loan_index).to_numpy())
+    outstanding_at_end = events.groupby("loan_index")[["current", "overdue", "frozen"]].last().sum(axis=1) > 0
+    last = np.where(
+        outstanding_at_end.reindex(loans.loan_index).to_numpy(), end, last_event.reindex(loans.loan_index).to_numpy()
+    )
     first_month = np.maximum(loans.disbursement_month.to_numpy() + 1, (config.start_year - 1970) * 12)
     last_month = np.minimum(last.astype("datetime64[M]").astype(int), (config.end_year - 1970) * 12 + 11)
     months = np.maximum(0, last_month - first_month + 1)
@@ -130,14 +249,21 @@ def interest_rows(book: LoanBook, events: pd.DataFrame, config: GenerationConfig
     position = np.searchsorted(event_key, row_key, side="left") - 1
     valid = position >= 0
     valid[valid] &= events.loan_index.to_numpy()[position[valid]] == loan[valid]
-    balance = {b: np.where(valid, events[b].to_numpy()[np.maximum(position, 0)], 0) for b in ("current", "overdue", "frozen")}
+    balance = {
+        b: np.where(valid, events[b].to_numpy()[np.maximum(position, 0)], 0) for b in ("current", "overdue", "frozen")
+    }
     rate = loans.annual_rate.to_numpy()[loan]
     overdue_rate = loans.overdue_annual_rate.to_numpy()[loan]
     interest = np.round((balance["current"] * rate + balance["overdue"] * overdue_rate) / 1200).astype(np.int64)
     stuck = np.isin(loans.fate.to_numpy()[loan], ["overdue_unpaid", "frozen"]) & (balance["overdue"] > 0)
     keep = valid & (interest > 0) & (balance["frozen"] == 0) & ~stuck
-    return _events(loan_index=loan[keep], date=date[keep], transaction_type="interest_payment",
-                   principal_amount=np.zeros(keep.sum(), dtype=np.int64), interest_amount=interest[keep])
+    return _events(
+        loan_index=loan[keep],
+        date=date[keep],
+        transaction_type="interest_payment",
+        principal_amount=np.zeros(keep.sum(), dtype=np.int64),
+        interest_amount=interest[keep],
+    )
 
 
 def opening_balances(events: pd.DataFrame, config: GenerationConfig) -> pd.DataFrame:
@@ -147,7 +273,14 @@ def opening_balances(events: pd.DataFrame, config: GenerationConfig) -> pd.DataF
     before = events[events.date < start]
     carried = before.groupby("loan_index")[["current", "overdue", "frozen"]].last().sum(axis=1)
     carried = carried[carried > 0]
-    opening = _events(loan_index=carried.index.to_numpy(), date=np.full(len(carried), start),
-                      transaction_type="opening_balance", principal_amount=carried.to_numpy(), to_bucket=CURRENT)
-    return pd.concat([opening, events[events.date >= start].drop(columns=["current", "overdue", "frozen", "type_order"])],
-                     ignore_index=True)
+    opening = _events(
+        loan_index=carried.index.to_numpy(),
+        date=np.full(len(carried), start),
+        transaction_type="opening_balance",
+        principal_amount=carried.to_numpy(),
+        to_bucket=CURRENT,
+    )
+    return pd.concat(
+        [opening, events[events.date >= start].drop(columns=["current", "overdue", "frozen", "type_order"])],
+        ignore_index=True,
+    )

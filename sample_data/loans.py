@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from dagster_project.settings import SEEDS_DIR
 from sample_data.config import AMOUNT_FACTOR, LOANS_PER_BORROWER, GenerationConfig
 from sample_data.text import code
-from dagster_project.settings import SEEDS_DIR
 
 # Programs a household takes, by its category: (program, share, amount range as a share of the cap,
 # term in months, grace months before the first instalment).
@@ -20,10 +20,17 @@ PROGRAM_MIX = {
     "other": [("06", 0.36), ("03", 0.24), ("02", 0.10), ("04", 0.05), ("10", 0.17), ("12", 0.03), ("99", 0.05)],
 }
 PROGRAM_SHAPE = {  # program: (amount low, amount high as shares of the cap, term months, grace months, interval)
-    "01": (0.45, 0.95, 60, 0, 12), "19": (0.45, 0.95, 60, 0, 12), "09": (0.45, 0.95, 60, 0, 12),
-    "02": (0.20, 0.55, 96, 48, 6), "03": (0.35, 0.90, 48, 0, 12), "04": (0.45, 0.90, 36, 0, 6),
-    "06": (0.45, 1.00, 60, 0, 12), "07": (0.95, 1.00, 180, 60, 12), "12": (0.45, 0.85, 300, 0, 12),
-    "10": (0.40, 0.90, 48, 0, 12), "99": (0.40, 0.90, 36, 0, 12),
+    "01": (0.45, 0.95, 60, 0, 12),
+    "19": (0.45, 0.95, 60, 0, 12),
+    "09": (0.45, 0.95, 60, 0, 12),
+    "02": (0.20, 0.55, 96, 48, 6),
+    "03": (0.35, 0.90, 48, 0, 12),
+    "04": (0.45, 0.90, 36, 0, 6),
+    "06": (0.45, 1.00, 60, 0, 12),
+    "07": (0.95, 1.00, 180, 60, 12),
+    "12": (0.45, 0.85, 300, 0, 12),
+    "10": (0.40, 0.90, 48, 0, 12),
+    "99": (0.40, 0.90, 36, 0, 12),
 }
 
 # What becomes of a loan. Loans disbursed before the ledger starts are all repaid or extended.
@@ -51,8 +58,13 @@ def month_day(months: np.ndarray, day: np.ndarray) -> np.ndarray:
     return months.astype("datetime64[D]") + (np.asarray(day) - 1).astype("timedelta64[D]")
 
 
-def build_loans(config: GenerationConfig, borrowers: pd.DataFrame, groups: pd.DataFrame, communes: pd.DataFrame,
-                rng: np.random.Generator) -> LoanBook:
+def build_loans(
+    config: GenerationConfig,
+    borrowers: pd.DataFrame,
+    groups: pd.DataFrame,
+    communes: pd.DataFrame,
+    rng: np.random.Generator,
+) -> LoanBook:
     n = int(round(len(borrowers) * LOANS_PER_BORROWER))
     borrower = np.sort(rng.integers(0, len(borrowers), n))
     category = borrowers.category.to_numpy()[borrower]
@@ -77,7 +89,11 @@ def build_loans(config: GenerationConfig, borrowers: pd.DataFrame, groups: pd.Da
     cap = np.zeros(n, dtype=np.int64)
     rate = np.zeros(n)
     for row in terms.itertuples():  # a loop per rate period of a program
-        rows = (program == row.program_code) & (disbursed >= row.valid_from.to_datetime64()) & (disbursed <= row.valid_to.to_datetime64())
+        rows = (
+            (program == row.program_code)
+            & (disbursed >= row.valid_from.to_datetime64())
+            & (disbursed <= row.valid_to.to_datetime64())
+        )
         cap[rows], rate[rows] = row.loan_cap_vnd, row.annual_rate_pct
     size = 0.55 + 0.45 * np.clip((year - 2009) / 16, 0, 1)  # loans grew with the caps over the years
     share = rng.uniform(s.low.to_numpy(float), s.high.to_numpy(float)) * size * AMOUNT_FACTOR
@@ -122,8 +138,18 @@ def build_loans(config: GenerationConfig, borrowers: pd.DataFrame, groups: pd.Da
         }
     )
     loans["loan_id"] = code("HD" + config.id_prefix, loans.loan_index + 1, 9)
-    purpose = {"01": "production", "19": "production", "09": "production", "10": "production", "99": "production",
-               "02": "study", "03": "job", "04": "work_abroad", "07": "house", "12": "social_house"}
+    purpose = {
+        "01": "production",
+        "19": "production",
+        "09": "production",
+        "10": "production",
+        "99": "production",
+        "02": "study",
+        "03": "job",
+        "04": "work_abroad",
+        "07": "house",
+        "12": "social_house",
+    }
     loans["purpose"] = loans.program_code.map(purpose).fillna(
         pd.Series(rng.choice(["water", "latrine", "water_and_latrine"], n, p=[0.35, 0.15, 0.5]))
     )
@@ -138,7 +164,10 @@ def _instalments(loans: pd.DataFrame) -> pd.DataFrame:
     amount = loans.loan_amount.to_numpy()[loan]
     each = amount // count[loan]
     principal = np.where(number == count[loan], amount - each * (count[loan] - 1), each)
-    months = (loans.disbursement_month.to_numpy()[loan] + loans.grace_months.to_numpy()[loan]
-              + number * loans.repayment_interval_months.to_numpy()[loan])
+    months = (
+        loans.disbursement_month.to_numpy()[loan]
+        + loans.grace_months.to_numpy()[loan]
+        + number * loans.repayment_interval_months.to_numpy()[loan]
+    )
     due = month_day(months.astype("datetime64[M]"), loans.transaction_day.to_numpy()[loan])
     return pd.DataFrame({"loan_index": loan, "instalment_no": number, "due_date": due, "principal_due": principal})

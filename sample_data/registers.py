@@ -37,7 +37,9 @@ def savings_deposits(config: GenerationConfig, geography: Geography, groups: pd.
             "group_id": groups.group_id.to_numpy()[group],
             "depositing_members": members,
             "amount": members * 5_000 * rng.integers(1, 7, len(group)),
-            "commune_code": era_codes(date, groups.commune_code.to_numpy()[group], groups.new_commune_code.to_numpy()[group]),
+            "commune_code": era_codes(
+                date, groups.commune_code.to_numpy()[group], groups.new_commune_code.to_numpy()[group]
+            ),
             "transaction_point_id": groups.transaction_point_id.to_numpy()[group],
         }
     ).sort_values(["deposit_date", "group_id"], ignore_index=True)
@@ -45,7 +47,9 @@ def savings_deposits(config: GenerationConfig, geography: Geography, groups: pd.
     return frame
 
 
-def capital_sources(config: GenerationConfig, geography: Geography, outstanding_by_year: pd.Series, rng) -> pd.DataFrame:
+def capital_sources(
+    config: GenerationConfig, geography: Geography, outstanding_by_year: pd.Series, rng
+) -> pd.DataFrame:
     """Yearly capital received: local budget growing 280-fold in ten years (in mid-year entries, so
     the mid-2024 balance is the published one), central capital covering the rest of the growth,
     and a little mobilised capital."""
@@ -63,8 +67,18 @@ def capital_sources(config: GenerationConfig, geography: Geography, outstanding_
             rows.append((f"{year}-06-20", "local", "commune", commune, from_communes))
         target = outstanding_by_year.get(year, 0)
         previous = outstanding_by_year.get(year - 1, 0)
-        rows.append((f"{year}-01-10", "central", None, None, max(0, (target - previous) if year > years[0] else target) * 0.97))
-        rows.append((f"{year}-12-20", "mobilised", None, None, max(0, target - previous) * 0.02 if year > years[0] else target * 0.01))
+        rows.append(
+            (f"{year}-01-10", "central", None, None, max(0, (target - previous) if year > years[0] else target) * 0.97)
+        )
+        rows.append(
+            (
+                f"{year}-12-20",
+                "mobilised",
+                None,
+                None,
+                max(0, target - previous) * 0.02 if year > years[0] else target * 0.01,
+            )
+        )
     frame = pd.DataFrame(rows, columns=["effective_date", "source", "entrusting_unit", "commune_code", "amount"])
     frame["effective_date"] = pd.to_datetime(frame.effective_date).to_numpy().astype("datetime64[D]")
     frame["amount"] = np.round(frame.amount.astype(float)).astype(np.int64)
@@ -88,8 +102,11 @@ def certified_households(config: GenerationConfig, borrowers: pd.DataFrame, rng)
         {
             "certification_year": year,
             "household_id": eligible.household_id.to_numpy()[household],
-            "commune_code": era_codes(year_end, eligible.old_commune_code.to_numpy()[household],
-                                      eligible.new_commune_code.to_numpy()[household]),
+            "commune_code": era_codes(
+                year_end,
+                eligible.old_commune_code.to_numpy()[household],
+                eligible.new_commune_code.to_numpy()[household],
+            ),
             "category": eligible.category.to_numpy()[household],
         }
     )
@@ -99,8 +116,11 @@ def demand_survey(loans: pd.DataFrame, borrowers: pd.DataFrame, rng) -> pd.DataF
     """Demand per new commune and program for 2026-2030: about the recent disbursements, growing."""
     recent = loans[loans.disbursement_date >= np.datetime64("2023-01-01")]
     commune = borrowers.new_commune_code.to_numpy()[recent.borrower_index]
-    per_year = recent.assign(new_commune_code=commune).groupby(["new_commune_code", "program_code"]).agg(
-        households=("loan_index", "size"), amount=("loan_amount", "mean"))
+    per_year = (
+        recent.assign(new_commune_code=commune)
+        .groupby(["new_commune_code", "program_code"])
+        .agg(households=("loan_index", "size"), amount=("loan_amount", "mean"))
+    )
     per_year["households"] = per_year.households / 3
     years = np.arange(2026, 2031)
     frame = per_year.reset_index().merge(pd.DataFrame({"plan_year": years}), how="cross")
@@ -110,7 +130,9 @@ def demand_survey(loans: pd.DataFrame, borrowers: pd.DataFrame, rng) -> pd.DataF
     average = np.minimum(frame.amount * 1.08, frame.program_code.map(caps))
     frame["demand_amount"] = (frame.households * np.round(average / 1e6) * 1e6).astype(np.int64)
     per_household = {"06": 1.6, "02": 1.1}  # water works per household; students per household
-    frame["beneficiary_count"] = np.round(frame.households * frame.program_code.map(per_household).fillna(1.0)).astype(int)
+    frame["beneficiary_count"] = np.round(frame.households * frame.program_code.map(per_household).fillna(1.0)).astype(
+        int
+    )
     frame["survey_date"] = np.datetime64("2025-10-15")
     return frame.rename(columns={"new_commune_code": "commune_code"})[
         ["survey_date", "commune_code", "program_code", "plan_year", "households", "demand_amount", "beneficiary_count"]

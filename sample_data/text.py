@@ -13,7 +13,10 @@ def padded(numbers, width: int) -> pa.Array:
 
 def concat(*parts) -> np.ndarray:
     """Element-wise concatenation of strings, arrays of strings and padded numbers."""
-    arrays = [p if isinstance(p, (pa.Array, pa.ChunkedArray, str)) else pa.array(np.asarray(p, dtype=object).astype(str)) for p in parts]
+    arrays = [
+        p if isinstance(p, (pa.Array, pa.ChunkedArray, str)) else pa.array(np.asarray(p, dtype=object).astype(str))
+        for p in parts
+    ]
     return np.asarray(pc.binary_join_element_wise(*arrays, "").to_numpy(zero_copy_only=False), dtype=object)
 
 

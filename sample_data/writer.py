@@ -16,7 +16,13 @@ import pyarrow.parquet as pq
 from dagster_project.domain.landing_contract import LandingSource, landing_file_name
 from dagster_project.ingest.control import write_control
 
-ARROW_TYPES = {"VARCHAR": pa.string(), "DATE": pa.date32(), "BIGINT": pa.int64(), "INTEGER": pa.int32(), "BOOLEAN": pa.bool_()}
+ARROW_TYPES = {
+    "VARCHAR": pa.string(),
+    "DATE": pa.date32(),
+    "BIGINT": pa.int64(),
+    "INTEGER": pa.int32(),
+    "BOOLEAN": pa.bool_(),
+}
 
 
 def _arrow_table(source: LandingSource, frame: pd.DataFrame) -> pa.Table:
@@ -49,8 +55,9 @@ def write_register(landing_dir: Path, source: LandingSource, branch_code: str, f
     return path
 
 
-def write_monthly(landing_dir: Path, source: LandingSource, branch_code: str, frame: pd.DataFrame,
-                  ledger_format: str) -> int:
+def write_monthly(
+    landing_dir: Path, source: LandingSource, branch_code: str, frame: pd.DataFrame, ledger_format: str
+) -> int:
     # Filed by the month of the contract's date column, the one the loader checks each row against.
     months = frame[source.month_date].to_numpy().astype("datetime64[M]")
     boundaries = np.flatnonzero(np.r_[True, months[1:] != months[:-1], True])

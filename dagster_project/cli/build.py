@@ -13,12 +13,12 @@ from pathlib import Path
 import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from dagster_project.warehouse.build_plan import BuildPlan, plan_build
-from dagster_project.definitions import build_definitions
-from dagster_project.domain.months import LedgerMonth
 from dagster_project.cli.progress import BuildProgress
 from dagster_project.cli.runs import create_run, execute
+from dagster_project.definitions import build_definitions
+from dagster_project.domain.months import LedgerMonth
 from dagster_project.settings import Settings
+from dagster_project.warehouse.build_plan import BuildPlan, plan_build
 
 
 @dataclass
@@ -44,7 +44,9 @@ class BuildResult:
                     evaluation = event.event_specific_data
                     if not evaluation.passed:
                         # a ledger gate's month
-                        month = f" ({LedgerMonth.from_partition_key(evaluation.partition)})" if evaluation.partition else ""
+                        month = (
+                            f" ({LedgerMonth.from_partition_key(evaluation.partition)})" if evaluation.partition else ""
+                        )
                         lines.append(
                             f"{job} / check {evaluation.asset_key.to_user_string()}:{evaluation.check_name}{month}: "
                             f"{evaluation.description or ''}"
@@ -68,7 +70,11 @@ def _stdout_to(path: Path) -> Iterator[None]:
 # log_level is Dagster's console log, quiet by default: pcw says what happens itself (progress.py,
 # BuildResult.failures), and each run's whole log is in the instance, where the UI shows it.
 def _job_runner(
-    defs: dg.Definitions, settings: Settings, instance: dg.DagsterInstance, result: BuildResult, log_level: str,
+    defs: dg.Definitions,
+    settings: Settings,
+    instance: dg.DagsterInstance,
+    result: BuildResult,
+    log_level: str,
     progress: BuildProgress | None,
 ):
     if progress:
@@ -76,7 +82,9 @@ def _job_runner(
 
     def run(job_name: str, tags: dict | None = None, months: tuple[str, str] | None = None) -> bool:
         job = defs.resolve_job_def(job_name)
-        dagster_run = create_run(instance, job, tags or {}, {"loggers": {"console": {"config": {"log_level": log_level}}}})
+        dagster_run = create_run(
+            instance, job, tags or {}, {"loggers": {"console": {"config": {"log_level": log_level}}}}
+        )
         if progress:
             progress.start(job_name, months)
         with _stdout_to(dbt_log_path(settings)) if job_name == "marts_job" else nullcontext():
@@ -120,8 +128,10 @@ def build_warehouse(
     months = plan.ledger_months
     if months and not run(
         "ledger_job",
-        {ASSET_PARTITION_RANGE_START_TAG: LedgerMonth.parse(months[0]).partition_key,
-         ASSET_PARTITION_RANGE_END_TAG: LedgerMonth.parse(months[-1]).partition_key},
+        {
+            ASSET_PARTITION_RANGE_START_TAG: LedgerMonth.parse(months[0]).partition_key,
+            ASSET_PARTITION_RANGE_END_TAG: LedgerMonth.parse(months[-1]).partition_key,
+        },
         (months[0], months[-1]),
     ):
         return result

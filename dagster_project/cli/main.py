@@ -1,14 +1,14 @@
 """`pcw`: the warehouse's command line.
 
-    pcw generate     write sample landing files (docs/data-contract.md)
-    pcw run          build the warehouse: sample data if the landing folder is empty, then every asset
-    pcw marts        rebuild only the marts from the loaded raw tables, on the dbt target PCW_DBT_TARGET
-    pcw kpis         a province's headline figures from the marts, beside a recomputation from the
-                     raw tables and the published figures
-    pcw plan export  the 2026–2030 credit plan for planners: xlsx / csv / parquet and charts, from the
-                     published copies of the marts
-    pcw fingerprint  rows and a content hash of every table: two loads of the same files print the same
-    pcw dev          the Dagster UI (dagster dev) on the same definitions; Ctrl-C or SIGTERM stops it
+pcw generate     write sample landing files (docs/data-contract.md)
+pcw run          build the warehouse: sample data if the landing folder is empty, then every asset
+pcw marts        rebuild only the marts from the loaded raw tables, on the dbt target PCW_DBT_TARGET
+pcw kpis         a province's headline figures from the marts, beside a recomputation from the
+                 raw tables and the published figures
+pcw plan export  the 2026–2030 credit plan for planners: xlsx / csv / parquet and charts, from the
+                 published copies of the marts
+pcw fingerprint  rows and a content hash of every table: two loads of the same files print the same
+pcw dev          the Dagster UI (dagster dev) on the same definitions; Ctrl-C or SIGTERM stops it
 """
 
 from __future__ import annotations
@@ -69,8 +69,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     print(f"Building the warehouse {settings.warehouse_path} …")
     plan = plan_build(settings)  # before Dagster loads: an unchanged warehouse answers in a second or two
     if plan.nothing_to_do:
-        print(f"Nothing new in {settings.landing_dir} and the marts are up to date: nothing to build "
-              f"({time.perf_counter() - started:.1f} s)")
+        print(
+            f"Nothing new in {settings.landing_dir} and the marts are up to date: nothing to build "
+            f"({time.perf_counter() - started:.1f} s)"
+        )
         _print_not_loaded(settings)
     else:
         from functools import partial
@@ -108,20 +110,25 @@ def _build(settings: Settings, builder, what: str, started: float) -> bool:
     import dagster as dg
 
     from dagster_project.cli.progress import BuildProgress
-
     from dagster_project.cli.runs import Stopped, free_slots, recover_dead_runs
 
     # With DAGSTER_HOME set (make run), the runs are recorded where `dagster dev` shows them.
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     with instance:
         for dead in recover_dead_runs(instance):
-            print(f"A {dead.job_name} run ({dead.run_id}) had died with its process (pid {dead.pid}): "
-                  "marked failed, its place in the pool freed")
+            print(
+                f"A {dead.job_name} run ({dead.run_id}) had died with its process (pid {dead.pid}): "
+                "marked failed, its place in the pool freed"
+            )
         try:
             result = builder(settings, instance, progress=BuildProgress(sys.stdout))
         except Stopped as stopped:
-            print(f"\n{what} build stopped by {stopped}: the {stopped.run.job_name} run ({stopped.run.run_id}) "
-                  "is canceled; build again to finish", file=sys.stderr, flush=True)
+            print(
+                f"\n{what} build stopped by {stopped}: the {stopped.run.job_name} run ({stopped.run.run_id}) "
+                "is canceled; build again to finish",
+                file=sys.stderr,
+                flush=True,
+            )
             sys.stdout.flush()
             # a step waiting for the pool retries its claim every few seconds: one may have come in
             # since the run was canceled
@@ -152,7 +159,6 @@ def _print_not_loaded(settings: Settings) -> None:
 
 def _warehouse_provinces(settings: Settings) -> dict[str, str]:
     """code -> name of the provinces the built warehouse holds."""
-    import duckdb
 
     if not settings.warehouse_path.exists():
         raise NotBuilt(f"No warehouse at {settings.warehouse_path}: build it first with `pcw run`")
@@ -162,22 +168,35 @@ def _warehouse_provinces(settings: Settings) -> dict[str, str]:
         ).fetchone()[0]
         if not built:
             raise NotBuilt(f"The warehouse {settings.warehouse_path} has no marts yet: build them with `pcw run`")
-        return dict(conn.execute("select distinct province_code, province_name from mart_province_headlines").fetchall())
+        return dict(
+            conn.execute("select distinct province_code, province_name from mart_province_headlines").fetchall()
+        )
 
 
-def _print_summary(settings: Settings, as_of: date | None, province: str | None = None, cross_check: bool = True) -> int:
+def _print_summary(
+    settings: Settings, as_of: date | None, province: str | None = None, cross_check: bool = True
+) -> int:
     """The headline figures at the last month-end on or before `as_of`; without one, at the
     published figures' date if the warehouse reaches it, else at its last month-end. The cross
     check recomputes them from the raw tables (a pass over the whole ledger)."""
-    from dagster_project.outputs.headlines import PUBLISHED, PUBLISHED_AS_OF, REFERENCE_PROVINCE, headline_figures, raw_figures
+    from dagster_project.outputs.headlines import (
+        PUBLISHED,
+        PUBLISHED_AS_OF,
+        REFERENCE_PROVINCE,
+        headline_figures,
+        raw_figures,
+    )
 
     _warehouse_provinces(settings)
     figures = headline_figures(settings.warehouse_path, as_of or PUBLISHED_AS_OF, province)
     if not figures and as_of is None:
         figures = headline_figures(settings.warehouse_path, date.max, province)
     if not figures:
-        print(f"No balances on or before {as_of}{f' for province {province}' if province else ''} "
-              f"in {settings.warehouse_path}", file=sys.stderr)
+        print(
+            f"No balances on or before {as_of}{f' for province {province}' if province else ''} "
+            f"in {settings.warehouse_path}",
+            file=sys.stderr,
+        )
         return 1
     recomputed = raw_figures(settings.warehouse_path, figures[0]["as_of_date"]) if cross_check else None
     rows = [
@@ -197,14 +216,19 @@ def _print_summary(settings: Settings, as_of: date | None, province: str | None 
         raw = recomputed.get(code, {}) if recomputed is not None else None
         published = PUBLISHED if (code, row["as_of_date"]) == (REFERENCE_PROVINCE, PUBLISHED_AS_OF) else {}
         print(f"\nHeadline figures, province {code} {row['province_name']}, at {row['as_of_date']}:")
-        print(f"  {'':<42}{'marts':>12}" + (f"{'raw tables':>12}" if raw is not None else "")
-              + f"{'published':>12}{'vs published':>14}")
+        print(
+            f"  {'':<42}{'marts':>12}"
+            + (f"{'raw tables':>12}" if raw is not None else "")
+            + f"{'published':>12}{'vs published':>14}"
+        )
         for label, key, scale, fmt in rows:
             value, reference = row[key], published.get(key)
             gap = f"{100 * (value / reference - 1):+.1f} %" if value is not None and reference else ""
-            print(f"  {label:<42}{shown(value, scale, fmt):>12}"
-                  + (f"{shown(raw.get(key), scale, fmt):>12}" if raw is not None else "")
-                  + f"{shown(reference, scale, fmt):>12}{gap:>14}")
+            print(
+                f"  {label:<42}{shown(value, scale, fmt):>12}"
+                + (f"{shown(raw.get(key), scale, fmt):>12}" if raw is not None else "")
+                + f"{shown(reference, scale, fmt):>12}{gap:>14}"
+            )
     print(f"\nWarehouse: {settings.warehouse_path}\nLanding files: {settings.landing_dir}")
     return 0
 
@@ -227,7 +251,6 @@ def _plan_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _fingerprint(args: argparse.Namespace, settings: Settings) -> int:
-    import duckdb
 
     from dagster_project.outputs.fingerprint import table_fingerprints
 
@@ -264,18 +287,28 @@ def main(argv: list[str] | None = None) -> int:
 
     run = commands.add_parser("run", help="build the warehouse from the landing files (sample data if none)")
     run.add_argument("--regenerate", action="store_true", help="write the default sample even if landing files exist")
-    run.add_argument("--as-of", type=iso_date,
-                     help="date of the headline figures printed at the end (default: the published figures' 2024-06-30 "
-                          "if the data reaches it, else the last month-end)")
+    run.add_argument(
+        "--as-of",
+        type=iso_date,
+        help="date of the headline figures printed at the end (default: the published figures' 2024-06-30 "
+        "if the data reaches it, else the last month-end)",
+    )
     run.set_defaults(handler=_run)
 
     kpis = commands.add_parser("kpis", help="print the headline figures: marts, raw tables, published")
-    kpis.add_argument("--province", help="province code or name, with or without 'Tỉnh' and diacritics (default: every province)")
-    kpis.add_argument("--as-of", type=iso_date,
-                      help="the last month-end on or before this date (default: 2024-06-30 if held, else the last)")
+    kpis.add_argument(
+        "--province", help="province code or name, with or without 'Tỉnh' and diacritics (default: every province)"
+    )
+    kpis.add_argument(
+        "--as-of",
+        type=iso_date,
+        help="the last month-end on or before this date (default: 2024-06-30 if held, else the last)",
+    )
     kpis.set_defaults(handler=_kpis)
 
-    plan = commands.add_parser("plan", help="the 2026-2030 credit plan").add_subparsers(dest="plan_command", required=True)
+    plan = commands.add_parser("plan", help="the 2026-2030 credit plan").add_subparsers(
+        dest="plan_command", required=True
+    )
     export = plan.add_parser("export", help="write the plan for planners (from the published marts)")
     export.add_argument("--province", default="08", help="province code (default 08)")
     export.add_argument("--level", choices=["commune", "office", "province", "all"], default="all")
@@ -284,14 +317,19 @@ def main(argv: list[str] | None = None) -> int:
     export.set_defaults(handler=_plan_export)
 
     fingerprint = commands.add_parser(
-        "fingerprint", help="rows and an order-free content hash of every raw and mart table (compare two runs with diff)"
+        "fingerprint",
+        help="rows and an order-free content hash of every raw and mart table (compare two runs with diff)",
     )
     fingerprint.set_defaults(handler=_fingerprint)
 
-    marts = commands.add_parser("marts", help="rebuild the marts only, on the dbt target PCW_DBT_TARGET (duckdb or spark)")
+    marts = commands.add_parser(
+        "marts", help="rebuild the marts only, on the dbt target PCW_DBT_TARGET (duckdb or spark)"
+    )
     marts.set_defaults(handler=_marts)
 
-    dev = commands.add_parser("dev", help="the Dagster UI (dagster dev) on the same definitions; Ctrl-C or SIGTERM stops it")
+    dev = commands.add_parser(
+        "dev", help="the Dagster UI (dagster dev) on the same definitions; Ctrl-C or SIGTERM stops it"
+    )
     dev.set_defaults(handler=_dev)  # its other options go to dagster dev (e.g. -p 3001)
 
     args, others = parser.parse_known_args(argv)

@@ -142,7 +142,9 @@ class BuildProgress:
         if tally.loading:
             self.line.done(f"{tally.title} … {self._loaded(tally)} ({tally.seconds()}){failed}")
         else:
-            self.line.done(self._dbt_summary(tally) + (failed if not tally.gates_planned and not tally.published else ""))
+            self.line.done(
+                self._dbt_summary(tally) + (failed if not tally.gates_planned and not tally.published else "")
+            )
         if tally.gates_planned:
             self.line.done(self._gates(tally))
         tables = {k: m for k, m in tally.published.items() if len(k.path) > 2}  # the raw tables, for Spark
@@ -150,8 +152,10 @@ class BuildProgress:
             rows = sum(_value(m, "dagster/row_count") for m in tables.values())
             self.line.done(f"Published {len(tables)} raw tables for Spark ({count(rows)} rows)")
         for metadata in (m for k, m in tally.published.items() if len(k.path) == 2):
-            self.line.done(f"Published {_value(metadata, 'marts')} marts ({count(_value(metadata, 'dagster/row_count'))} rows) "
-                           f"to {_value(metadata, 'path', '')}")
+            self.line.done(
+                f"Published {_value(metadata, 'marts')} marts ({count(_value(metadata, 'dagster/row_count'))} rows) "
+                f"to {_value(metadata, 'path', '')}"
+            )
 
     @staticmethod
     def _planned(tally: RunTally, key) -> None:
@@ -174,7 +178,10 @@ class BuildProgress:
 
     def _status(self, tally: RunTally) -> str:
         if tally.loading:
-            return f"{tally.title} … {len(tally.rows)}/{len(tally.planned_tables)} tables, {count(sum(tally.rows.values()))} rows"
+            return (
+                f"{tally.title} … {len(tally.rows)}/{len(tally.planned_tables)} tables, "
+                f"{count(sum(tally.rows.values()))} rows"
+            )
         if len(tally.dbt_done) < len(tally.planned_dbt):
             return f"dbt: {len(tally.dbt_done)}/{len(tally.planned_dbt)} nodes"
         if tally.gates_planned:
@@ -192,8 +199,10 @@ class BuildProgress:
     def _dbt_summary(self, tally: RunTally) -> str:
         built = len(tally.dbt_done) - tally.dbt_tests
         log = f"; dbt's log: {self.dbt_log}" if self.dbt_log else ""
-        return (f"dbt: {len(tally.dbt_done)}/{len(tally.planned_dbt)} nodes "
-                f"({built} models and seeds, {tally.dbt_tests} tests) in {tally.seconds()}{log}")
+        return (
+            f"dbt: {len(tally.dbt_done)}/{len(tally.planned_dbt)} nodes "
+            f"({built} models and seeds, {tally.dbt_tests} tests) in {tally.seconds()}{log}"
+        )
 
     @staticmethod
     def _gates(tally: RunTally) -> str:

@@ -37,8 +37,12 @@ PID_TAG, HOST_TAG = "pcw/pid", "pcw/host"
 # the definitions again (seconds each, ~20 steps in registers_job).
 IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
 REPOSITORY = "__repository__"  # the one repository of a Definitions object
-IN_PROGRESS = [dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED,
-               dg.DagsterRunStatus.CANCELING]
+IN_PROGRESS = [
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
 
 
 @cache
@@ -66,7 +70,9 @@ def create_run(instance: dg.DagsterInstance, job: dg.JobDefinition, tags: dict, 
         InMemoryJob(job), run_config=run_config, instance_ref=instance.get_ref() if instance.is_persistent else None
     )
     return instance.create_run_for_job(
-        job_def=job, execution_plan=plan, run_config=run_config,
+        job_def=job,
+        execution_plan=plan,
+        run_config=run_config,
         tags={**job.run_tags, **tags, PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()},
         remote_job_origin=remote_job_origin(job.name),
     )
@@ -104,7 +110,10 @@ def stopped_by_signals() -> Iterator[None]:
 
 
 def execute(
-    instance: dg.DagsterInstance, job: dg.JobDefinition, run: dg.DagsterRun, on_event: Callable | None = None,
+    instance: dg.DagsterInstance,
+    job: dg.JobDefinition,
+    run: dg.DagsterRun,
+    on_event: Callable | None = None,
     poll_seconds: float = 0.5,
 ) -> dg.ExecuteInProcessResult:
     """Work `run` on a thread and follow its stored events here (`on_event` takes each event log
@@ -134,7 +143,9 @@ def execute(
         fail(instance, run.run_id, f"the run could not execute: {crashed[0]!r}")
     return dg.ExecuteInProcessResult(
         event_list=[e.dagster_event for e in instance.all_logs(run.run_id) if e.dagster_event],
-        dagster_run=instance.get_run_by_id(run.run_id), output_capture=None, job_def=job,
+        dagster_run=instance.get_run_by_id(run.run_id),
+        output_capture=None,
+        job_def=job,
     )
 
 
@@ -249,7 +260,11 @@ def recover_dead_runs(instance: dg.DagsterInstance) -> list[DeadRun]:
         pid = worker_pid(instance, run)
         if pid is None or process_exists(pid):
             continue
-        fail(instance, run.run_id, f"its process (pid {pid}) is gone, killed or crashed; found by `pcw`, which "
-                                   "freed the pool slots it held. Build again to redo its work")
+        fail(
+            instance,
+            run.run_id,
+            f"its process (pid {pid}) is gone, killed or crashed; found by `pcw`, which "
+            "freed the pool slots it held. Build again to redo its work",
+        )
         dead.append(DeadRun(run.run_id, run.job_name, pid))
     return dead

@@ -13,11 +13,11 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtProject, dbt_assets
 from dagster_duckdb import DuckDBResource
 
-from dagster_project.ingest.holes import hole_message, ledger_holes
-from dagster_project.warehouse.recompute import last_window
-from dagster_project.warehouse.publish import published_key
 from dagster_project.defs.resources import WarehouseDbt
+from dagster_project.ingest.holes import hole_message, ledger_holes
 from dagster_project.settings import DATA_TEAM, WAREHOUSE_POOL
+from dagster_project.warehouse.publish import published_key
+from dagster_project.warehouse.recompute import last_window
 
 
 class WarehouseTranslator(DagsterDbtTranslator):
@@ -109,11 +109,16 @@ def with_row_counts(invocation: DbtCliInvocation, context: dg.AssetExecutionCont
             row_counts[node] = int(message.removeprefix(ROW_COUNT_LOG))
             continue
         for asset_event in event.to_default_asset_events(
-            manifest=invocation.manifest, dagster_dbt_translator=invocation.dagster_dbt_translator,
-            context=context, target_path=invocation.target_path, project=invocation.project,
+            manifest=invocation.manifest,
+            dagster_dbt_translator=invocation.dagster_dbt_translator,
+            context=context,
+            target_path=invocation.target_path,
+            project=invocation.project,
         ):
             if isinstance(asset_event, dg.Output) and node in row_counts:
-                asset_event = asset_event.with_metadata({**asset_event.metadata, "dagster/row_count": row_counts.pop(node)})
+                asset_event = asset_event.with_metadata(
+                    {**asset_event.metadata, "dagster/row_count": row_counts.pop(node)}
+                )
             yield asset_event
 
 
@@ -126,14 +131,19 @@ def build_dbt_models(project: DbtProject, dbt_target: str) -> dg.AssetsDefinitio
         dagster_dbt_translator=WarehouseTranslator(dbt_target),
         pool=WAREHOUSE_POOL,
     )
-    def dbt_models(context: dg.AssetExecutionContext, dbt: WarehouseDbt, warehouse: DuckDBResource, config: DbtRunConfig):
+    def dbt_models(
+        context: dg.AssetExecutionContext, dbt: WarehouseDbt, warehouse: DuckDBResource, config: DbtRunConfig
+    ):
         with warehouse.get_connection() as conn:  # the raw tables live in the DuckDB file on every target
             holes = ledger_holes(conn)
         if holes:
-            raise dg.Failure(description=hole_message(holes), metadata={"missing": dg.MetadataValue.json([vars(h) for h in holes])})
+            raise dg.Failure(
+                description=hole_message(holes), metadata={"missing": dg.MetadataValue.json([vars(h) for h in holes])}
+            )
         dbt_vars = {**config.vars, **dbt.settings_vars}  # the settings last: a run's vars cannot move the warehouse
         invocation = dbt.cli(
-            dbt_build_args(dbt_vars, config.full_refresh), context=context,
+            dbt_build_args(dbt_vars, config.full_refresh),
+            context=context,
             target_path=invocation_folder(project.project_dir / project.target_path, context.run.run_id, dbt_vars),
         )
         try:

@@ -28,7 +28,10 @@ MARTS_JOB = "marts_job"
 
 
 def build_marts_job(
-    dbt_target: str, dbt_models: dg.AssetsDefinition, published_raw: dg.AssetsDefinition, published_marts: dg.AssetsDefinition
+    dbt_target: str,
+    dbt_models: dg.AssetsDefinition,
+    published_raw: dg.AssetsDefinition,
+    published_marts: dg.AssetsDefinition,
 ) -> UnresolvedAssetJobDefinition:
     """On DuckDB dbt reads the raw tables in place; on Spark it reads them as published Parquet files."""
     return dg.define_asset_job(

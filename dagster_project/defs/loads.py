@@ -7,15 +7,15 @@ one month or, in a backfill, a range of months in one run, each month all or not
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from dagster_project.warehouse.build_plan import first_ledger_month, months_ahead
+from dagster_project.defs.resources import LandingFolder
 from dagster_project.domain.landing_contract import LANDING_SOURCES, LandingSource
 from dagster_project.domain.months import LedgerMonth
 from dagster_project.ingest.landing import NotLoaded, not_loaded, record_not_loaded, summary
 from dagster_project.ingest.loader import load_months, load_register
 from dagster_project.ingest.manifest import PartitionLoad
 from dagster_project.ingest.rules import REFERENCES
-from dagster_project.defs.resources import LandingFolder
 from dagster_project.settings import DATA_TEAM, WAREHOUSE_POOL, Settings
+from dagster_project.warehouse.build_plan import first_ledger_month, months_ahead
 
 
 def ledger_partitions(settings: Settings) -> dg.MonthlyPartitionsDefinition:
@@ -25,6 +25,7 @@ def ledger_partitions(settings: Settings) -> dg.MonthlyPartitionsDefinition:
     moves the end with it."""
     first = LedgerMonth.parse(first_ledger_month(settings))
     return dg.MonthlyPartitionsDefinition(start_date=first.partition_key, end_offset=1 + months_ahead())
+
 
 # Row rules look rows up in their parents' tables (ingest/rules.py, REFERENCES), so those load first.
 REFERENCED_TABLES = {name: list(dict.fromkeys(r.parent for r in REFERENCES.get(name, []))) for name in LANDING_SOURCES}
@@ -84,7 +85,10 @@ def build_raw_asset(source: LandingSource, partitions: dg.PartitionsDefinition |
 
 
 def _report(
-    context: dg.AssetExecutionContext, source: LandingSource, loads: list[PartitionLoad], row_count: int,
+    context: dg.AssetExecutionContext,
+    source: LandingSource,
+    loads: list[PartitionLoad],
+    row_count: int,
     strays: list[NotLoaded] = (),
 ) -> dg.MaterializeResult:
     """The load's figures. An unchanged partition reports those of its last real load (the loader
@@ -96,8 +100,10 @@ def _report(
         context.log.warning(f"{quarantined} rows of {source.name} quarantined: see raw.quarantine")
     uncontrolled = [f.source_file for f in files if f.note and not f.rejection]
     if uncontrolled and any(not load.unchanged for load in loads):
-        context.log.warning(f"{len(uncontrolled)} {source.name} file(s) loaded without a control file: "
-                            f"rows and sums not checked ({', '.join(uncontrolled[:5])}{' …' if len(uncontrolled) > 5 else ''})")
+        context.log.warning(
+            f"{len(uncontrolled)} {source.name} file(s) loaded without a control file: "
+            f"rows and sums not checked ({', '.join(uncontrolled[:5])}{' …' if len(uncontrolled) > 5 else ''})"
+        )
     rejected = [f for f in files if f.rejection]
     if rejected:
         raise dg.Failure(
@@ -135,8 +141,10 @@ def _log_readmitted(context: dg.AssetExecutionContext, source: LandingSource, lo
     for d in reloaded:
         figures = f"{d.total('rows_loaded')} rows loaded, {d.total('rows_quarantined')} quarantined"
         rejected = "; ".join(f"{f.source_file}: rejected: {f.rejection}" for f in d.rejected)
-        message = (f"{d.source_name} {d.partition_key} loaded again from its landing files: rows naming a "
-                   f"{source.name} row as their parent are admitted by it as it now is ({figures})")
+        message = (
+            f"{d.source_name} {d.partition_key} loaded again from its landing files: rows naming a "
+            f"{source.name} row as their parent are admitted by it as it now is ({figures})"
+        )
         (context.log.warning if rejected else context.log.info)(message + (f"; {rejected}" if rejected else ""))
     return ", ".join(f"{d.source_name} {d.partition_key}" for d in reloaded)
 

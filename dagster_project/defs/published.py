@@ -5,9 +5,9 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from dagster_project.defs.resources import PublishedFolder
+from dagster_project.settings import DATA_TEAM, PROJECT_ROOT, WAREHOUSE_POOL
 from dagster_project.warehouse.publish import publish_marts, publish_raw_tables, published_key, source_tables
 from dagster_project.warehouse.recompute import record_marts_build
-from dagster_project.settings import DATA_TEAM, PROJECT_ROOT, WAREHOUSE_POOL
 
 
 def build_published_raw() -> dg.AssetsDefinition:
@@ -34,7 +34,10 @@ def build_published_raw() -> dg.AssetsDefinition:
         for t in tables:
             yield dg.MaterializeResult(
                 asset_key=published_key(t.schema, t.name),
-                metadata={"dagster/row_count": written[f"{t.schema}.{t.name}"], "path": str(t.published_path(published.root))},
+                metadata={
+                    "dagster/row_count": written[f"{t.schema}.{t.name}"],
+                    "path": str(t.published_path(published.root)),
+                },
             )
 
     return published_raw

@@ -19,10 +19,13 @@ from dagster_duckdb import DuckDBResource
 
 from dagster_project.domain.months import LedgerMonth
 from dagster_project.quality.expectations import (
-    RuleOutcome, record_outcomes, suite_path, validate_table,
+    RuleOutcome,
+    record_outcomes,
+    suite_path,
+    validate_table,
 )
-from dagster_project.warehouse.recompute import last_window
 from dagster_project.settings import WAREHOUSE_POOL
+from dagster_project.warehouse.recompute import last_window
 
 DBT_SCHEMA = "main"  # where dbt-duckdb builds the models (dbt/profiles.yml sets no other schema)
 GATE = "great_expectations"
@@ -70,8 +73,10 @@ def build_quality_gate(
                 blocking=True,
                 partition=key,
                 target_materialization_data=latest_materialization(context.instance, asset_key, key),
-                **verdict([o.in_month(LedgerMonth.from_partition_key(key).key) for o in outcomes],
-                          validated_together=partition),
+                **verdict(
+                    [o.in_month(LedgerMonth.from_partition_key(key).key) for o in outcomes],
+                    validated_together=partition,
+                ),
             )
         yield dg.Output(None)  # the check's own output: what the assets downstream wait on
 
@@ -81,16 +86,16 @@ def build_quality_gate(
 def verdict(outcomes: list[RuleOutcome], validated_together: str | None = None) -> dict:
     """Passed or not, the failed rules with their rows, and every rule's outcome as metadata."""
     failed = [o for o in outcomes if not o.success]
-    return dict(
-        passed=not failed,
-        description="; ".join(o.describe() for o in failed) or f"{len(outcomes)} rules passed",
-        metadata={
+    return {
+        "passed": not failed,
+        "description": "; ".join(o.describe() for o in failed) or f"{len(outcomes)} rules passed",
+        "metadata": {
             "rules": len(outcomes),
             "rules_failed": len(failed),
             **({"months_validated_together": validated_together} if validated_together else {}),
             **{o.rule: o.describe() for o in outcomes},
         },
-    )
+    }
 
 
 def latest_materialization(
@@ -137,5 +142,7 @@ def quality_gates(assets_defs: list[dg.AssetsDefinition]) -> list[dg.AssetChecks
                 gates.append(build_quality_gate(key, key.path[0], *key.path, assets_def.partitions_def))
             elif len(key.path) == 1 and suite_path("marts", key.path[0]).exists():
                 materialized = DbtMetadataSet.extract(assets_def.specs_by_key[key].metadata).materialization_type
-                gates.append(build_quality_gate(key, "marts", DBT_SCHEMA, key.path[0], incremental=materialized == "incremental"))
+                gates.append(
+                    build_quality_gate(key, "marts", DBT_SCHEMA, key.path[0], incremental=materialized == "incremental")
+                )
     return gates

@@ -1,6 +1,5 @@
 """Administrative units before and after the 2025 reorganisation, loaded from vietnamadminunits."""
 
-
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 

@@ -84,6 +84,8 @@ def build_resources(settings: Settings, project: DbtProject) -> dict:
         "alerts": AlertLog(path=str(settings.data_dir / "alerts.log")),
         # the dbt installed beside this Python, whatever PATH says
         "dbt": WarehouseDbt(
-            project_dir=project, dbt_executable=str(Path(sys.executable).parent / "dbt"), settings_vars=settings.dbt_vars()
+            project_dir=project,
+            dbt_executable=str(Path(sys.executable).parent / "dbt"),
+            settings_vars=settings.dbt_vars(),
         ),
     }

@@ -1,16 +1,17 @@
 """Sensors: new landing files start loads, a batch of successful loads rebuilds the marts once,
 failures raise an alert."""
 
-
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
 from dagster._core.storage.dagster_run import NOT_FINISHED_STATUSES
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+from dagster_project.defs.jobs import MARTS_JOB, ledger_job, registers_job
+from dagster_project.defs.resources import AlertLog, LandingFolder
 from dagster_project.domain.landing_contract import LANDING_SOURCES
 from dagster_project.domain.months import LedgerMonth
 from dagster_project.ingest.control import control_path
@@ -23,8 +24,6 @@ from dagster_project.ingest.landing import (
     read_name,
     summary,
 )
-from dagster_project.defs.jobs import MARTS_JOB, ledger_job, registers_job
-from dagster_project.defs.resources import AlertLog, LandingFolder
 
 LOAD_JOBS = (registers_job.name, ledger_job.name)
 
@@ -36,7 +35,8 @@ def _landing_state(landing_dir: Path) -> dict[str, str]:
     for relative, path in landing_paths(landing_dir):
         if isinstance(read_name(relative), LandingName):
             state[relative] = "+".join(
-                f"{stat.st_size}:{stat.st_mtime_ns}" for stat in (p.stat() for p in (path, control_path(path)) if p.exists())
+                f"{stat.st_size}:{stat.st_mtime_ns}"
+                for stat in (p.stat() for p in (path, control_path(path)) if p.exists())
             )
     return state
 
@@ -54,8 +54,11 @@ def loadable_files(state: dict[str, str], partitions: dg.PartitionsDefinition) -
         f: version
         for f, version in state.items()
         if not _is_ledger(f)
-        or ((month := file_month(f)) and partitions.has_partition_key(LedgerMonth.parse(month).partition_key)
-            and not month_after_load(month))
+        or (
+            (month := file_month(f))
+            and partitions.has_partition_key(LedgerMonth.parse(month).partition_key)
+            and not month_after_load(month)
+        )
     }
 
 
@@ -128,22 +131,24 @@ def build_landing_folder_sensor(partitions: dg.PartitionsDefinition) -> dg.Senso
         # A ledger row is checked against the registers (its loan, group, point): while a register
         # changes or loads, the ledger files wait in the cursor for a later evaluation.
         registers_changed = any(not _is_ledger(f) and previous.get(f) != v for f, v in loadable.items())
-        registers_loading = bool(context.instance.get_run_records(
-            dg.RunsFilter(job_name=registers_job.name, statuses=list(NOT_FINISHED_STATUSES)), limit=1
-        ))
+        registers_loading = bool(
+            context.instance.get_run_records(
+                dg.RunsFilter(job_name=registers_job.name, statuses=list(NOT_FINISHED_STATUSES)), limit=1
+            )
+        )
         if registers_changed or registers_loading:
             loadable = {f: (previous.get(f) if _is_ledger(f) else v) for f, v in loadable.items()}
             loadable = {f: v for f, v in loadable.items() if v is not None}
         requests = landing_run_requests(previous, loadable)
-        skip = None if requests else "no new or changed landing file to load" + (f"; {summary(strays)}" if strays else "")
+        skip = (
+            None if requests else "no new or changed landing file to load" + (f"; {summary(strays)}" if strays else "")
+        )
         return dg.SensorResult(run_requests=requests, skip_reason=skip, cursor=json.dumps(loadable, sort_keys=True))
 
     return landing_folder_sensor
 
 
-def marts_run_request(
-    loads: list[dg.RunRecord], last_marts: dg.RunRecord | None
-) -> dg.RunRequest | dg.SkipReason:
+def marts_run_request(loads: list[dg.RunRecord], last_marts: dg.RunRecord | None) -> dg.RunRequest | dg.SkipReason:
     """What to do, given the load runs not finished or finished since the last marts build started,
     and that build. A marts build covers the loads that finished before it started (or before it was
     created, when it never started: a cancelled build is not retried); every successful load after
@@ -201,11 +206,9 @@ def marts_after_loads(context: dg.SensorEvaluationContext) -> dg.RunRequest | dg
 )
 def load_failure_alert(context: dg.RunFailureSensorContext, alerts: AlertLog) -> None:
     run = context.dagster_run
-    failed_steps = [
-        f"{event.step_key}: {event.message}" for event in context.get_step_failure_events()
-    ]
+    failed_steps = [f"{event.step_key}: {event.message}" for event in context.get_step_failure_events()]
     message = (
-        f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S}Z run {run.run_id} of {run.job_name} FAILED"
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S}Z run {run.run_id} of {run.job_name} FAILED"
         + (f" (partition {run.tags['dagster/partition']})" if "dagster/partition" in run.tags else "")
         + f": {context.failure_event.message}\n"
         + "".join(f"    {step}\n" for step in failed_steps)

@@ -87,7 +87,5 @@ def commune_crosswalk() -> pd.DataFrame:
             for successor in successors:
                 new_code = new_by_key[f"{new_province_key}_{successor['newWardKey']}"]
                 rows.append((old_by_key[old_key], new_code, True, bool(successor["isDefaultNewWard"])))
-    crosswalk = pd.DataFrame(
-        rows, columns=["old_commune_code", "new_commune_code", "is_split", "is_default_successor"]
-    )
+    crosswalk = pd.DataFrame(rows, columns=["old_commune_code", "new_commune_code", "is_split", "is_default_successor"])
     return crosswalk.sort_values(["old_commune_code", "new_commune_code"], ignore_index=True)

@@ -62,20 +62,24 @@ def _make_checked(
     conn: duckdb.DuckDBPyConnection, source: LandingSource, stage: str, types: dict[str, str], replaced: list[str]
 ) -> None:
     same_key = " and ".join(f"r.{quoted(k)} = t.{quoted(k)}" for k in source.key)
-    typed_rows = (f"select {typed_columns(source, types)}, __file, __line, __file_month, "
-                  f"{parse_rule(source, types)} as __cast_rule from {stage}")
+    typed_rows = (
+        f"select {typed_columns(source, types)}, __file, __line, __file_month, "
+        f"{parse_rule(source, types)} as __cast_rule from {stage}"
+    )
     if conn.execute("select count(*) from landing_repeated_keys").fetchone()[0]:
         conn.execute(
             f"""
             create or replace temp table landing_occurrence as
             select t.__file, t.__line,
-                   row_number() over (partition by {', '.join(f't.{quoted(k)}' for k in source.key)} order by t.__line)
+                   row_number() over (partition by {", ".join(f"t.{quoted(k)}" for k in source.key)} order by t.__line)
                    as occurrence
             from ({typed_rows}) t semi join landing_repeated_keys r on {same_key}
             """
         )
-        typed_rows = (f"select t.*, coalesce(o.occurrence, 1) as __key_occurrence from ({typed_rows}) t "
-                      "left join landing_occurrence o on o.__file = t.__file and o.__line = t.__line")
+        typed_rows = (
+            f"select t.*, coalesce(o.occurrence, 1) as __key_occurrence from ({typed_rows}) t "
+            "left join landing_occurrence o on o.__file = t.__file and o.__line = t.__line"
+        )
     else:
         typed_rows = f"select *, 1 as __key_occurrence from ({typed_rows})"
     conn.execute(f"create or replace temp view landing_typed as {typed_rows}")
@@ -101,7 +105,9 @@ def raw_row(source: LandingSource, stage_alias: str = "s") -> str:
     return f"cast(to_json(struct_pack({fields})) as varchar)"
 
 
-def figures_by_file(conn: duckdb.DuckDBPyConnection, source: LandingSource) -> dict[int, tuple[int, int, dict[str, int]]]:
+def figures_by_file(
+    conn: duckdb.DuckDBPyConnection, source: LandingSource
+) -> dict[int, tuple[int, int, dict[str, int]]]:
     """For each file of `landing_checked`: rows read, rows admitted and each amount column's sum
     over the rows admitted (the control totals the manifest records)."""
     sums = "".join(f", coalesce(sum({quoted(c)}) filter (where __rule is null), 0)" for c in source.amount_columns)

@@ -52,8 +52,10 @@ def load_batch(
         else:
             if any(csv_header(p, str(p)) != list(source.columns) for p in paths):
                 return False
-            relation = ("read_csv(?, header = true, columns = $columns, auto_detect = false, delim = ',', "
-                        "quote = '\"', escape = '\"', encoding = 'utf-8', filename = true)")
+            relation = (
+                "read_csv(?, header = true, columns = $columns, auto_detect = false, delim = ',', "
+                "quote = '\"', escape = '\"', encoding = 'utf-8', filename = true)"
+            )
             line = None
     except (OSError, FileRejected, Exception):
         return False
@@ -61,10 +63,14 @@ def load_batch(
     names = list(source.columns)
     columns = ", ".join(quoted(c) for c in names)
     try:
-        conn.execute("create or replace temp table landing_batch_files "
-                     "(path varchar, source_file varchar, file_order integer, file_month date)")
-        conn.executemany("insert into landing_batch_files values (?, ?, ?, ?)",
-                         [[str(p), load.source_file, i, load.month_start] for i, (load, p) in enumerate(files)])
+        conn.execute(
+            "create or replace temp table landing_batch_files "
+            "(path varchar, source_file varchar, file_order integer, file_month date)"
+        )
+        conn.executemany(
+            "insert into landing_batch_files values (?, ?, ?, ?)",
+            [[str(p), load.source_file, i, load.month_start] for i, (load, p) in enumerate(files)],
+        )
         if line:
             conn.execute(
                 f"create or replace temp table {STAGE} as select {columns}, f.file_order as __file, {line} as __line, "
@@ -76,10 +82,11 @@ def load_batch(
             # CSV rows keep file order: the rank within its file + 1 is the line (the header is line 1).
             conn.execute(
                 f"create or replace temp table {STAGE} as select {columns}, f.file_order as __file, "
-                "row_number() over (partition by s.filename order by s.rowid) + 1 as __line, f.file_month as __file_month "
+                "row_number() over (partition by s.filename order by s.rowid) + 1 as __line, "
+                "f.file_month as __file_month "
                 f"from (select *, row_number() over () as rowid from {relation.replace('$columns', '?')}) s "
                 "join landing_batch_files f on f.path = s.filename",
-                [[str(p) for p in paths], {c: "VARCHAR" for c in names}],
+                [[str(p) for p in paths], dict.fromkeys(names, "VARCHAR")],
             )
     except duckdb.Error:
         conn.execute(f"drop table if exists {STAGE}")
@@ -87,16 +94,19 @@ def load_batch(
     per_file = dict(conn.execute(f"select __file, count(*) from {STAGE} group by 1").fetchall())
     # An empty file is rejected on the slow path, which also numbers the lines of a CSV file whose
     # rows are not one a line (a quoted line break, a blank line).
-    if len(per_file) != len(files) or (line is None and any(
-            per_file[i] != physical_lines(path) - 1 for i, (_, path) in enumerate(files))):
+    if len(per_file) != len(files) or (
+        line is None and any(per_file[i] != physical_lines(path) - 1 for i, (_, path) in enumerate(files))
+    ):
         conn.execute(f"drop table {STAGE}")
         return False
     if not _agree_with_controls(conn, source, files):
         conn.execute(f"drop table {STAGE}")
         return False
 
-    replaced = sorted({load.source_file for load, _ in files if load.source_file in history.loaded_files}
-                      | {f for partition, _ in changed for f in history.gone(partition)})
+    replaced = sorted(
+        {load.source_file for load, _ in files if load.source_file in history.loaded_files}
+        | {f for partition, _ in changed for f in history.gone(partition)}
+    )
     prepare_reference(conn)
     try:
         # False when a key repeats across two files of the batch: the slow path decides which keeps it
@@ -112,9 +122,13 @@ def load_batch(
 def _agree_with_controls(conn: duckdb.DuckDBPyConnection, source: LandingSource, files: list) -> bool:
     """Every staged file that has a control file agrees with it; False otherwise, and the
     file-by-file path rejects the file that does not, naming the figures."""
-    figures = {row[0]: row[1:] for row in conn.execute(
-        f"select __file, {figures_sql(source, staged_types(conn, STAGE))} from {STAGE} group by __file").fetchall()}
-    for index, (load, path) in enumerate(files):
+    figures = {
+        row[0]: row[1:]
+        for row in conn.execute(
+            f"select __file, {figures_sql(source, staged_types(conn, STAGE))} from {STAGE} group by __file"
+        ).fetchall()
+    }
+    for index, (_load, path) in enumerate(files):
         try:
             control = read_control(path, source)
         except BadControlFile:
@@ -127,15 +141,25 @@ def _agree_with_controls(conn: duckdb.DuckDBPyConnection, source: LandingSource,
     return True
 
 
-def _write(conn: duckdb.DuckDBPyConnection, source: LandingSource, files: list, replaced: list[str], changed: list,
-           started: datetime) -> None:
+def _write(
+    conn: duckdb.DuckDBPyConnection,
+    source: LandingSource,
+    files: list,
+    replaced: list[str],
+    changed: list,
+    started: datetime,
+) -> None:
     names = ", ".join(quoted(c) for c in source.columns)
     conn.execute("begin transaction")
     try:
         if replaced:
-            conn.execute(f"delete from raw.{source.name} where source_file in (select unnest(?::varchar[]))", [replaced])
-            conn.execute("delete from raw.quarantine where source_name = ? and source_file in (select unnest(?::varchar[]))",
-                         [source.name, replaced])
+            conn.execute(
+                f"delete from raw.{source.name} where source_file in (select unnest(?::varchar[]))", [replaced]
+            )
+            conn.execute(
+                "delete from raw.quarantine where source_name = ? and source_file in (select unnest(?::varchar[]))",
+                [source.name, replaced],
+            )
         conn.execute(
             f"insert into raw.{source.name} select {names}, f.source_file, c.__line from {CHECKED} c "
             "join landing_batch_files f on f.file_order = c.__file where c.__rule is null"

@@ -70,8 +70,10 @@ def figures_sql(source: LandingSource, staged_types: dict[str, str]) -> str:
     (plain digits only: '371.250' is not 371,250 đồng, whatever a cast would make of it)."""
     typed = typed_already(source, staged_types)
     sums = [
-        f'coalesce(sum("{c}"), 0)' if c in typed
-        else f"coalesce(sum(case when regexp_full_match({text(c)}, '{PLAIN_INTEGER}') then cast({text(c)} as hugeint) end), 0)"
+        f'coalesce(sum("{c}"), 0)'
+        if c in typed
+        else f"coalesce(sum(case when regexp_full_match({text(c)}, '{PLAIN_INTEGER}') "
+        f"then cast({text(c)} as hugeint) end), 0)"
         for c in source.amount_columns
     ]
     return ", ".join(["count(*)", *sums])
@@ -84,7 +86,8 @@ def disagreement(control: ControlTotals, control_name: str, rows: int, sums: dic
         found.append(f"rows: control says {control.rows:,}, file has {rows:,}")
     found += [
         f"sum of {c}: control {control.sums[c]:,} VND, file {sums[c]:,} VND"
-        for c in control.sums if int(sums[c]) != control.sums[c]
+        for c in control.sums
+        if int(sums[c]) != control.sums[c]
     ]
     if size != control.bytes:
         found.append(f"size: control says {control.bytes:,} bytes, file has {size:,}")
@@ -99,7 +102,9 @@ def check_staged(conn: duckdb.DuckDBPyConnection, source: LandingSource, stage: 
         return None
     staged_types = dict(conn.execute(f"select column_name, column_type from (describe {stage})").fetchall())
     rows, *sums = conn.execute(f"select {figures_sql(source, staged_types)} from {stage}").fetchone()
-    return disagreement(control, control_path(path).name, rows, dict(zip(source.amount_columns, sums)), path.stat().st_size)
+    return disagreement(
+        control, control_path(path).name, rows, dict(zip(source.amount_columns, sums)), path.stat().st_size
+    )
 
 
 def control_totals(source: LandingSource, table: pa.Table, size: int) -> dict:
@@ -113,9 +118,11 @@ def write_control(path: Path, source: LandingSource, table: pa.Table | None = No
     given), as a branch export does after writing the file."""
     if table is None:
         table = (
-            pq.read_table(path) if path.suffix == ".parquet"
-            else pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
-                column_types={c: pa.int64() for c in source.amount_columns}))
+            pq.read_table(path)
+            if path.suffix == ".parquet"
+            else pacsv.read_csv(
+                path, convert_options=pacsv.ConvertOptions(column_types={c: pa.int64() for c in source.amount_columns})
+            )
         )
     control = control_path(path)
     control.write_text(json.dumps(control_totals(source, table, path.stat().st_size)) + "\n", encoding="utf-8")

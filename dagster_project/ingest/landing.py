@@ -104,7 +104,8 @@ def landing_files(landing_dir: Path, source: LandingSource, month: str | None = 
     """The source's data files (of the month), by the contract's names: others are not loaded."""
     pattern = f"*/*_{month}.*" if month else "*/*"
     return sorted(
-        p for p in (landing_dir / source.folder).glob(pattern)
+        p
+        for p in (landing_dir / source.folder).glob(pattern)
         if isinstance(name := read_name(p.relative_to(landing_dir).as_posix()), LandingName)
         and (month is None or name.month == month)
     )
@@ -120,7 +121,9 @@ def landing_paths(landing_dir: Path, source: LandingSource | None = None) -> Ite
     its folder and those outside every source folder."""
     if not landing_dir.is_dir():
         return
-    tops = [p for p in landing_dir.iterdir() if source is None or p.name == source.folder or p.name not in LANDING_SOURCES]
+    tops = [
+        p for p in landing_dir.iterdir() if source is None or p.name == source.folder or p.name not in LANDING_SOURCES
+    ]
     paths = [p for top in tops if top.exists() for p in ([top] if top.is_file() else top.rglob("*")) if p.is_file()]
     for path in sorted(paths):
         yield path.relative_to(landing_dir).as_posix(), path
@@ -150,16 +153,23 @@ def not_loaded(landing_dir: Path, partitions=None, source: LandingSource | None 
             found.append(NotLoaded(relative, name))
         elif name.month and (future := month_after_load(name.month)):
             found.append(NotLoaded(relative, f"{future}: it loads once its month has come", "rejected", name.month))
-        elif name.month and partitions is not None and not partitions.has_partition_key(
-                LedgerMonth.parse(name.month).partition_key):
-            first, last = (LedgerMonth.from_partition_key(key) for key in (
-                partitions.get_first_partition_key(), partitions.get_last_partition_key()))
-            found.append(NotLoaded(
-                relative,
-                f"month {name.month} is outside the ledger partitions ({first} to {last}; "
-                "PCW_FIRST_LEDGER_MONTH sets the first)",
-                month=name.month,
-            ))
+        elif (
+            name.month
+            and partitions is not None
+            and not partitions.has_partition_key(LedgerMonth.parse(name.month).partition_key)
+        ):
+            first, last = (
+                LedgerMonth.from_partition_key(key)
+                for key in (partitions.get_first_partition_key(), partitions.get_last_partition_key())
+            )
+            found.append(
+                NotLoaded(
+                    relative,
+                    f"month {name.month} is outside the ledger partitions ({first} to {last}; "
+                    "PCW_FIRST_LEDGER_MONTH sets the first)",
+                    month=name.month,
+                )
+            )
     return found
 
 
@@ -187,7 +197,10 @@ def record_not_loaded(conn: duckdb.DuckDBPyConnection, files: list[NotLoaded], l
         return []
     conn.executemany(
         "insert into audit.load_manifest values (?, ?, ?, ?, ?, ?, 0, 0, 0, '{}', ?, ?)",
-        [[f.source_name, f.month, f.source_file, content_hash, f.outcome, f.reason, recorded_at, recorded_at] for f, content_hash in new],
+        [
+            [f.source_name, f.month, f.source_file, content_hash, f.outcome, f.reason, recorded_at, recorded_at]
+            for f, content_hash in new
+        ],
     )
     return [f for f, _ in new]
 

@@ -108,8 +108,10 @@ def changed_partitions(conn: duckdb.DuckDBPyConnection, source: LandingSource, l
         else [(REGISTER_PARTITION, landing_files(landing_dir, source))]
     )
     return [
-        key for key, paths in partitions
-        if history.last_loaded.get(key, []) != sorted((p.relative_to(landing_dir).as_posix(), file_hash(p)) for p in paths)
+        key
+        for key, paths in partitions
+        if history.last_loaded.get(key, [])
+        != sorted((p.relative_to(landing_dir).as_posix(), file_hash(p)) for p in paths)
     ]
 
 
@@ -128,9 +130,18 @@ def load_partitions(
     loads, changed = [], []
     for key, paths in partitions:
         month = key if source.monthly else None
-        files = [FileLoad(p.relative_to(landing_dir).as_posix(), file_hash(p), month,
-                          note=None if control_path(p).exists() else NO_CONTROL_FILE) for p in paths]
-        unchanged = bool(files) and history.last_loaded.get(key, []) == sorted((f.source_file, f.content_hash) for f in files)
+        files = [
+            FileLoad(
+                p.relative_to(landing_dir).as_posix(),
+                file_hash(p),
+                month,
+                note=None if control_path(p).exists() else NO_CONTROL_FILE,
+            )
+            for p in paths
+        ]
+        unchanged = bool(files) and history.last_loaded.get(key, []) == sorted(
+            (f.source_file, f.content_hash) for f in files
+        )
         loads.append(PartitionLoad(source.name, key, files, unchanged=unchanged))
     # Unchanged files whose rows' parents changed since are loaded again (parents.py).
     stale = stale_partitions(conn, source, [load.partition_key for load in loads if load.unchanged])
@@ -191,7 +202,9 @@ def _row_estimate(path: Path) -> int:
     return path.stat().st_size // 100  # a CSV ledger row is ~100 bytes
 
 
-def readmit_dependants(conn: duckdb.DuckDBPyConnection, register: LandingSource, landing_dir: Path) -> list[PartitionLoad]:
+def readmit_dependants(
+    conn: duckdb.DuckDBPyConnection, register: LandingSource, landing_dir: Path
+) -> list[PartitionLoad]:
     """After `register` loaded: load again, from their landing files, the partitions of every source
     below it (in contract order, so a borrower comes back before its loans) whose rows its load
     admits otherwise (parents.py). Returns their loads."""
@@ -208,9 +221,13 @@ def readmit_dependants(conn: duckdb.DuckDBPyConnection, register: LandingSource,
 
 
 def _loaded_partitions(conn: duckdb.DuckDBPyConnection, source: LandingSource) -> list[str]:
-    return [k for (k,) in conn.execute(
-        "select distinct partition_key from audit.load_manifest where source_name = ? and outcome = 'loaded'", [source.name]
-    ).fetchall()]
+    return [
+        k
+        for (k,) in conn.execute(
+            "select distinct partition_key from audit.load_manifest where source_name = ? and outcome = 'loaded'",
+            [source.name],
+        ).fetchall()
+    ]
 
 
 def _load_partition(
@@ -256,7 +273,9 @@ def _load_partition(
             conn.execute(f"drop table if exists {stage}")
 
 
-def _check_control(conn: duckdb.DuckDBPyConnection, source: LandingSource, stage: str, path: Path, load: FileLoad) -> None:
+def _check_control(
+    conn: duckdb.DuckDBPyConnection, source: LandingSource, stage: str, path: Path, load: FileLoad
+) -> None:
     """Reject a staged file that disagrees with its control file (one without is loaded, noted)."""
     try:
         problem = check_staged(conn, source, stage, path)
@@ -280,9 +299,7 @@ def _number_lines(conn: duckdb.DuckDBPyConnection, path: Path, stage: str, sourc
     record_lines = pa.table({"ordinal": pa.array(range(rows), pa.int64()), "line": pa.array(starts, pa.int64())})
     conn.register("landing_record_lines", record_lines)
     try:
-        conn.execute(
-            f"update {stage} set __line = l.line from landing_record_lines l where l.ordinal = {ordinal}"
-        )
+        conn.execute(f"update {stage} set __line = l.line from landing_record_lines l where l.ordinal = {ordinal}")
     finally:
         conn.unregister("landing_record_lines")
 
@@ -324,7 +341,7 @@ def _stage_file(
             conn.execute(
                 f"create or replace temp table {stage} as select * from read_csv(?, header = true, "
                 "columns = ?, auto_detect = false, delim = ',', quote = '\"', escape = '\"', encoding = 'utf-8')",
-                [str(path), {c: "VARCHAR" for c in columns}],
+                [str(path), dict.fromkeys(columns, "VARCHAR")],
             )
         except duckdb.Error as exc:
             raise FileRejected(source_file, csv_problem(path, source, columns, str(exc))) from None
@@ -352,10 +369,14 @@ def _load_staged(
 ) -> None:
     if replaces:  # a file never loaded has no rows to delete: skip scanning the table
         conn.execute(f"delete from raw.{source.name} where source_file = ?", [load.source_file])
-        conn.execute("delete from raw.quarantine where source_name = ? and source_file = ?", [source.name, load.source_file])
+        conn.execute(
+            "delete from raw.quarantine where source_name = ? and source_file = ?", [source.name, load.source_file]
+        )
     # The file as the one file of a load (admission.py); its month is a literal made from a date.
     file_month = f"date '{load.month_start.isoformat()}'" if load.month_start else "cast(null as date)"
-    conn.execute(f"create or replace temp view landing_file as select *, 0 as __file, {file_month} as __file_month from {stage}")
+    conn.execute(
+        f"create or replace temp view landing_file as select *, 0 as __file, {file_month} as __file_month from {stage}"
+    )
     try:
         # its rows were deleted above, and one file's keys cannot repeat across files: never False
         if not check_rows(conn, source, "landing_file", replaced=[]):

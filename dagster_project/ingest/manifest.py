@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import duckdb
 
@@ -56,7 +56,7 @@ class PartitionLoad:
     files: list[FileLoad]
     unchanged: bool = False
     # loads of other sources' partitions this load re-admitted (a register's dependants, parents.py)
-    dependants: list["PartitionLoad"] = field(default_factory=list)
+    dependants: list[PartitionLoad] = field(default_factory=list)
 
     @property
     def rejected(self) -> list[FileLoad]:
@@ -76,14 +76,14 @@ class ManifestHistory:
     # (file, hash) of a partition's last load -> rows read, loaded, quarantined and control totals then
     last_figures: dict[tuple[str, str], list] = field(default_factory=dict)
 
-    def report_last_load(self, load: "PartitionLoad") -> None:
+    def report_last_load(self, load: PartitionLoad) -> None:
         """An unchanged partition's files report the figures of the load that put their rows in."""
         for f in load.files:
             rows_read, rows_loaded, rows_quarantined, totals = self.last_figures[(f.source_file, f.content_hash)]
             f.rows_read, f.rows_loaded, f.rows_quarantined = rows_read, rows_loaded, rows_quarantined
             f.amount_totals = json.loads(totals or "{}")
 
-    def gone(self, load: "PartitionLoad") -> list[str]:
+    def gone(self, load: PartitionLoad) -> list[str]:
         """Files of the partition that left the landing folder: their rows leave with them."""
         current = {f.source_file for f in load.files}
         return sorted(f for f in self.files.get(load.partition_key, set()) if f not in current)
@@ -119,17 +119,29 @@ def manifest_history(conn: duckdb.DuckDBPyConnection, source: LandingSource) -> 
 
 
 def record(
-    conn: duckdb.DuckDBPyConnection, source: LandingSource, partition_key: str, files: list[FileLoad],
-    started: datetime, outcome: str | None = None,
+    conn: duckdb.DuckDBPyConnection,
+    source: LandingSource,
+    partition_key: str,
+    files: list[FileLoad],
+    started: datetime,
+    outcome: str | None = None,
 ) -> None:
     """One manifest row a file: `outcome` for all of them (`unchanged`), else each file's own."""
     finished = now()
     rows = [
         [
-            source.name, partition_key, f.source_file, f.content_hash,
-            outcome or ("rejected" if f.rejection else "loaded"), f.rejection or (None if outcome else f.note),
-            f.rows_read, f.rows_loaded, f.rows_quarantined, json.dumps(f.amount_totals, sort_keys=True),
-            started, finished,
+            source.name,
+            partition_key,
+            f.source_file,
+            f.content_hash,
+            outcome or ("rejected" if f.rejection else "loaded"),
+            f.rejection or (None if outcome else f.note),
+            f.rows_read,
+            f.rows_loaded,
+            f.rows_quarantined,
+            json.dumps(f.amount_totals, sort_keys=True),
+            started,
+            finished,
         ]
         for f in files
     ]
@@ -138,4 +150,4 @@ def record(
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)

@@ -60,15 +60,21 @@ def stale_partitions(conn: duckdb.DuckDBPyConnection, source: LandingSource, key
     """Of the partitions `keys` (a register's snapshot, ledger months), those holding a stale file."""
     if not keys or not REFERENCES.get(source.name):
         return set()
-    files = [f for (f,) in conn.execute(
-        "select distinct source_file from audit.load_manifest where source_name = ? and partition_key in (select unnest(?::varchar[]))",
-        [source.name, keys],
-    ).fetchall()]
+    files = [
+        f
+        for (f,) in conn.execute(
+            "select distinct source_file from audit.load_manifest where source_name = ? and "
+            "partition_key in (select unnest(?::varchar[]))",
+            [source.name, keys],
+        ).fetchall()
+    ]
     return {file_month(f) if source.monthly else REGISTER_PARTITION for f in stale_files(conn, source, files)}
 
 
 def _exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
     schema, name = table.split(".")
-    return bool(conn.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, name]
-    ).fetchone()[0])
+    return bool(
+        conn.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, name]
+        ).fetchone()[0]
+    )

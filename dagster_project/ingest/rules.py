@@ -51,7 +51,9 @@ def _in(values: list[str], table: str, keys: list[str]) -> str:
 
 
 def _in_codes(column: str, table: str, key: str | None = None, name: str | None = None) -> RowRule:
-    return RowRule(name or f"unknown {column}", f"t.{column} is not null and not {_in([f't.{column}'], table, [key or column])}")
+    return RowRule(
+        name or f"unknown {column}", f"t.{column} is not null and not {_in([f't.{column}'], table, [key or column])}"
+    )
 
 
 def _missing(column: str) -> RowRule:
@@ -60,16 +62,25 @@ def _missing(column: str) -> RowRule:
 
 def _outside(column: str, low: int | None, high: int | None, what: str) -> RowRule:
     """A whole number outside its range (`what` says the range in the data team's words)."""
-    bounds = " and ".join(b for b in (f"t.{column} >= {low}" if low is not None else "",
-                                      f"t.{column} <= {high}" if high is not None else "") if b)
+    bounds = " and ".join(
+        b
+        for b in (
+            f"t.{column} >= {low}" if low is not None else "",
+            f"t.{column} <= {high}" if high is not None else "",
+        )
+        if b
+    )
     return RowRule(f"{column} outside {what}", f"not ({bounds})", detail=f"'{column} ' || t.{column}")
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> RowRule:
     """A code from a short list the contract fixes (docs/data-contract.md)."""
     listed = ", ".join(f"'{v}'" for v in values)
-    return RowRule(f"unknown {column}", f"t.{column} is not null and t.{column} not in ({listed})",
-                   detail=f"'{column} ' || t.{column} || ' is not one of {', '.join(values)}'")
+    return RowRule(
+        f"unknown {column}",
+        f"t.{column} is not null and t.{column} not in ({listed})",
+        detail=f"'{column} ' || t.{column} || ' is not one of {', '.join(values)}'",
+    )
 
 
 @dataclass(frozen=True)
@@ -152,7 +163,8 @@ def _generic_rules(source: LandingSource) -> list[RowRule]:
         rules.append(
             RowRule(
                 f"unknown commune_code for the era of {source.era_date}",
-                f"t.commune_code is not null and case when t.{source.era_date} < date '{REORGANISATION_DATE.isoformat()}' "
+                f"t.commune_code is not null and "
+                f"case when t.{source.era_date} < date '{REORGANISATION_DATE.isoformat()}' "
                 f"then not {_in(['t.commune_code'], 'raw.admin_units_old', ['commune_code'])} "
                 f"else not {_in(['t.commune_code'], 'raw.admin_units_new', ['commune_code'])} end",
             )
@@ -244,8 +256,12 @@ SOURCE_RULES: dict[str, list[RowRule]] = {
         _in_codes("transaction_type", "rule_transaction_buckets"),
         RowRule(
             "from_bucket / to_bucket not allowed for the transaction_type",
-            "not " + _in(["coalesce(t.transaction_type, '')", "coalesce(t.from_bucket, '')", "coalesce(t.to_bucket, '')"],
-                         "rule_transaction_buckets", ["transaction_type", "from_bucket", "to_bucket"]),
+            "not "
+            + _in(
+                ["coalesce(t.transaction_type, '')", "coalesce(t.from_bucket, '')", "coalesce(t.to_bucket, '')"],
+                "rule_transaction_buckets",
+                ["transaction_type", "from_bucket", "to_bucket"],
+            ),
         ),
         RowRule(
             "freeze or write_off without a risk cause_code",
@@ -265,8 +281,11 @@ SOURCE_RULES: dict[str, list[RowRule]] = {
     "certified_households": [
         _in_codes("category", "rule_certified_categories", name="unknown certified category"),
         # no era date to check the code against a scheme's communes (a list is certified at year end)
-        RowRule("commune_code not a commune code", "not regexp_full_match(t.commune_code, '[0-9]{5}|H[0-9]{3}')",
-                detail="'commune_code ' || t.commune_code || ' is not five digits'"),
+        RowRule(
+            "commune_code not a commune code",
+            "not regexp_full_match(t.commune_code, '[0-9]{5}|H[0-9]{3}')",
+            detail="'commune_code ' || t.commune_code || ' is not five digits'",
+        ),
     ],
     "demand_survey": [
         _in_codes("program_code", "rule_program_terms"),
@@ -288,7 +307,11 @@ def first_broken_reference(source: LandingSource) -> str | None:
     """SQL over a row `t`: the recorded text of the first parent rule it breaks, or null (None for a
     source that names no parent)."""
     rules = reference_rules(source)
-    return "case " + " ".join(f"when {r.condition} then {r.recorded()}" for r in rules) + " else null end" if rules else None
+    return (
+        "case " + " ".join(f"when {r.condition} then {r.recorded()}" for r in rules) + " else null end"
+        if rules
+        else None
+    )
 
 
 def first_broken_rule(source: LandingSource) -> str:
@@ -310,27 +333,59 @@ def prepare_reference(conn: duckdb.DuckDBPyConnection) -> None:
         "program_terms",
         "rule_program_terms",
         {
-            "program_code": "VARCHAR", "valid_from": "DATE", "valid_to": "DATE", "rate_multiplier": "DECIMAL(7,4)",
-            "annual_rate_pct": "DECIMAL(7,4)", "loan_cap_vnd": "BIGINT", "max_term_months": "INTEGER", "note": "VARCHAR",
+            "program_code": "VARCHAR",
+            "valid_from": "DATE",
+            "valid_to": "DATE",
+            "rate_multiplier": "DECIMAL(7,4)",
+            "annual_rate_pct": "DECIMAL(7,4)",
+            "loan_cap_vnd": "BIGINT",
+            "max_term_months": "INTEGER",
+            "note": "VARCHAR",
         },
     )
     conn.execute(
         "create or replace temp table rule_program_starts as select map(list(program_code), list(valid_from)) "
-        "as first_valid_from from (select program_code, min(valid_from) as valid_from from rule_program_terms group by 1)"
+        "as first_valid_from "
+        "from (select program_code, min(valid_from) as valid_from from rule_program_terms group by 1)"
     )
-    seed("rate_rules", "rule_rate_rules", {"rule_code": "VARCHAR", "rule_value": "DECIMAL(9,4)", "description": "VARCHAR"})
-    seed("organisations", "rule_organisations", {"organisation_code": "VARCHAR", "organisation_name_vi": "VARCHAR", "organisation_name_en": "VARCHAR"})
-    seed("funding_sources", "rule_funding_sources", {"funding_source": "VARCHAR", "funding_source_name_vi": "VARCHAR", "funding_source_name_en": "VARCHAR"})
-    seed("borrower_categories", "rule_borrower_categories", {"category": "VARCHAR", "category_name_vi": "VARCHAR", "category_name_en": "VARCHAR"})
-    conn.execute("create or replace temp table rule_certified_categories as "
-                 "select category from rule_borrower_categories where category <> 'other'")
-    seed("risk_causes", "rule_risk_causes", {"cause_code": "VARCHAR", "cause_name_vi": "VARCHAR", "cause_name_en": "VARCHAR", "freeze_years": "INTEGER"})
+    seed(
+        "rate_rules",
+        "rule_rate_rules",
+        {"rule_code": "VARCHAR", "rule_value": "DECIMAL(9,4)", "description": "VARCHAR"},
+    )
+    seed(
+        "organisations",
+        "rule_organisations",
+        {"organisation_code": "VARCHAR", "organisation_name_vi": "VARCHAR", "organisation_name_en": "VARCHAR"},
+    )
+    seed(
+        "funding_sources",
+        "rule_funding_sources",
+        {"funding_source": "VARCHAR", "funding_source_name_vi": "VARCHAR", "funding_source_name_en": "VARCHAR"},
+    )
+    seed(
+        "borrower_categories",
+        "rule_borrower_categories",
+        {"category": "VARCHAR", "category_name_vi": "VARCHAR", "category_name_en": "VARCHAR"},
+    )
+    conn.execute(
+        "create or replace temp table rule_certified_categories as "
+        "select category from rule_borrower_categories where category <> 'other'"
+    )
+    seed(
+        "risk_causes",
+        "rule_risk_causes",
+        {"cause_code": "VARCHAR", "cause_name_vi": "VARCHAR", "cause_name_en": "VARCHAR", "freeze_years": "INTEGER"},
+    )
     seed(
         "transaction_types",
         "rule_transaction_types",
         {
-            "transaction_type": "VARCHAR", "transaction_type_name_vi": "VARCHAR", "allowed_from_buckets": "VARCHAR",
-            "allowed_to_buckets": "VARCHAR", "moves_principal": "BOOLEAN",
+            "transaction_type": "VARCHAR",
+            "transaction_type_name_vi": "VARCHAR",
+            "allowed_from_buckets": "VARCHAR",
+            "allowed_to_buckets": "VARCHAR",
+            "moves_principal": "BOOLEAN",
         },
     )
     conn.execute(
@@ -361,7 +416,8 @@ def prepare_parents(conn: duckdb.DuckDBPyConnection) -> None:
             create or replace temp table rule_quarantined_{parent} as
             select map(list(key order by key), list(rule order by key)) as rules
             from (
-                select key, arg_min(regexp_replace(rule, '^{PARENT_QUARANTINED}', ''), source_file || ':' || lpad(cast(source_line as varchar), 12, '0')) as rule
+                select key, arg_min(regexp_replace(rule, '^{PARENT_QUARANTINED}', ''),
+                    source_file || ':' || lpad(cast(source_line as varchar), 12, '0')) as rule
                 from (select {quarantined_value(key)} as key, rule, source_file, source_line
                       from raw.quarantine where source_name = '{parent}')
                 where key is not null

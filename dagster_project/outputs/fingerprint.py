@@ -17,13 +17,15 @@ def table_fingerprints(conn: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, 
     fingerprints, which is what hashing the sorted contents shows, without sorting 16 M rows."""
     tables = conn.execute(
         "select table_schema, table_name from information_schema.tables "
-        "where table_schema in ? and table_type = 'BASE TABLE' and table_name not like 'int\\_recompute\\_\\_%' escape '\\' "
+        "where table_schema in ? and table_type = 'BASE TABLE' and "
+        "table_name not like 'int\\_recompute\\_\\_%' escape '\\' "
         "order by table_schema, table_name",
         [list(FINGERPRINTED_SCHEMAS)],
     ).fetchall()
     return {
         f"{schema}.{table}": tuple(
-            int(v) for v in conn.execute(
+            int(v)
+            for v in conn.execute(
                 f'select count(*), coalesce(sum(hash(r)::hugeint), 0) from "{schema}"."{table}" as r'
             ).fetchone()
         )

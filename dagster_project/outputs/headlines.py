@@ -62,12 +62,14 @@ def raw_figures(warehouse_path: Path, as_of: date) -> dict[str, dict]:
                     group by loan_id
                 ),
                 loan_province as (
-                    select l.loan_id, l.borrower_id, l.group_id, coalesce(direct.province_code, merged.province_code) as province_code
+                    select l.loan_id, l.borrower_id, l.group_id,
+                        coalesce(direct.province_code, merged.province_code) as province_code
                     from raw.loans l
                     left join raw.admin_units_new direct
                         on direct.commune_code = l.commune_code and l.disbursement_date >= date '2025-07-01'
                     left join raw.admin_unit_crosswalk x
-                        on x.old_commune_code = l.commune_code and x.is_default_successor and l.disbursement_date < date '2025-07-01'
+                        on x.old_commune_code = l.commune_code and x.is_default_successor
+                            and l.disbursement_date < date '2025-07-01'
                     left join raw.admin_units_new merged on merged.commune_code = x.new_commune_code
                 )
                 select p.province_code,
@@ -85,8 +87,10 @@ def raw_figures(warehouse_path: Path, as_of: date) -> dict[str, dict]:
             conn.execute(
                 """
                 select regexp_extract(source_file, '^[^/]+/([^/]+)/', 1) as province_code,
-                       sum(amount * case direction when 'in' then 1 else -1 end) filter (where effective_date <= ?) as balance,
-                       sum(amount * case direction when 'in' then 1 else -1 end) filter (where effective_date <= ?) as base
+                       sum(amount * case direction when 'in' then 1 else -1 end)
+                           filter (where effective_date <= ?) as balance,
+                       sum(amount * case direction when 'in' then 1 else -1 end)
+                           filter (where effective_date <= ?) as base
                 from raw.capital_sources where source = 'local'
                 group by 1
                 """,
@@ -97,5 +101,7 @@ def raw_figures(warehouse_path: Path, as_of: date) -> dict[str, dict]:
     for row in capital:
         if row["province_code"] in figures:
             figures[row["province_code"]]["local_capital_balance"] = row["balance"]
-            figures[row["province_code"]]["local_capital_multiple"] = row["balance"] / row["base"] if row["base"] else None
+            figures[row["province_code"]]["local_capital_multiple"] = (
+                row["balance"] / row["base"] if row["base"] else None
+            )
     return figures

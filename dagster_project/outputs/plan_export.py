@@ -110,25 +110,35 @@ def outstanding_history(published_dir: Path, province: str) -> pd.DataFrame:
         where unit_level = 'province' and unit_code = ? group by 1
         order by 2, 1
         """,
-        params=[str(published_mart(published_dir, "mart_outstanding_balance")), province,
-                str(published_mart(published_dir, "mart_credit_plan")), province],
+        params=[
+            str(published_mart(published_dir, "mart_outstanding_balance")),
+            province,
+            str(published_mart(published_dir, "mart_credit_plan")),
+            province,
+        ],
     ).df()
 
 
 def plan_against_actual_by_program(published_dir: Path, province: str) -> pd.DataFrame:
     """The latest plan year with actual figures (else the first plan year), by program."""
     plan = duckdb.sql(
-        "select plan_year, program_code, sum(planned_closing_principal) as plan, sum(actual_closing_principal) as actual "
+        "select plan_year, program_code, sum(planned_closing_principal) as plan, "
+        "sum(actual_closing_principal) as actual "
         "from read_parquet(?) where unit_level = 'province' and unit_code = ? group by 1, 2",
         params=[str(published_mart(published_dir, "mart_plan_vs_actual")), province],
     ).df()
     if plan.empty:
         plan = duckdb.sql(
-            "select plan_year, program_code, sum(closing_principal) as plan, null::double as actual from read_parquet(?) "
-            "where unit_level = 'province' and unit_code = ? and plan_year = (select min(plan_year) from read_parquet(?)) "
+            "select plan_year, program_code, sum(closing_principal) as plan, "
+            "null::double as actual from read_parquet(?) "
+            "where unit_level = 'province' and unit_code = ? and "
+            "plan_year = (select min(plan_year) from read_parquet(?)) "
             "group by 1, 2",
-            params=[str(published_mart(published_dir, "mart_credit_plan")), province,
-                    str(published_mart(published_dir, "mart_credit_plan"))],
+            params=[
+                str(published_mart(published_dir, "mart_credit_plan")),
+                province,
+                str(published_mart(published_dir, "mart_credit_plan")),
+            ],
         ).df()
     return plan[plan.plan_year == plan.plan_year.max()].sort_values("program_code")
 

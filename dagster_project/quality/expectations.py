@@ -136,10 +136,14 @@ def validate_frame(
         .add_batch_definition_whole_dataframe("whole_table")
         .get_batch(batch_parameters={"dataframe": frame})
     )
-    expectation_suite = gx.ExpectationSuite(name=suite["name"], expectations=suite["expectations"], meta=suite.get("meta"))
+    expectation_suite = gx.ExpectationSuite(
+        name=suite["name"], expectations=suite["expectations"], meta=suite.get("meta")
+    )
     # COMPLETE lists every row that broke a rule, for the months; SUMMARY only the first few
     result_format = "COMPLETE" if month_column else "SUMMARY"
-    result = batch.validate(expectation_suite, result_format={"result_format": result_format, "partial_unexpected_count": EXAMPLES_PER_RULE})
+    result = batch.validate(
+        expectation_suite, result_format={"result_format": result_format, "partial_unexpected_count": EXAMPLES_PER_RULE}
+    )
     outcomes = []
     for item in result.results:
         config = item.expectation_config
@@ -158,8 +162,13 @@ def validate_frame(
 
 
 def _examples(frame: pd.DataFrame, kwargs: dict, details: dict, row_column: str | None) -> list:
-    return _named_examples(frame, kwargs, details.get("partial_unexpected_list") or [],
-                           details.get("partial_unexpected_index_list") or [], row_column)
+    return _named_examples(
+        frame,
+        kwargs,
+        details.get("partial_unexpected_list") or [],
+        details.get("partial_unexpected_index_list") or [],
+        row_column,
+    )
 
 
 def _by_month(frame: pd.DataFrame, kwargs: dict, details: dict, row_column: str | None, month_column: str) -> dict:
@@ -173,8 +182,10 @@ def _by_month(frame: pd.DataFrame, kwargs: dict, details: dict, row_column: str 
     def values(rows: list) -> list:
         return [frame.at[row, columns[0]] for row in rows[:EXAMPLES_PER_RULE]] if len(columns) == 1 else []
 
-    return {month: (len(rows), _named_examples(frame, kwargs, values(rows), rows, row_column))
-            for month, rows in sorted(months.items())}
+    return {
+        month: (len(rows), _named_examples(frame, kwargs, values(rows), rows, row_column))
+        for month, rows in sorted(months.items())
+    }
 
 
 def _named_examples(frame: pd.DataFrame, kwargs: dict, values: list, rows: list, row_column: str | None) -> list:
@@ -188,7 +199,10 @@ def _named_examples(frame: pd.DataFrame, kwargs: dict, values: list, rows: list,
     if personal or len(values) != len(names):
         return names
     shown = columns[0] if len(columns) == 1 else "values"
-    return [f"{name} {shown} empty" if _missing(value) else f"{name} {shown}={_plain(value)}" for name, value in zip(names, values)]
+    return [
+        f"{name} {shown} empty" if _missing(value) else f"{name} {shown}={_plain(value)}"
+        for name, value in zip(names, values)
+    ]
 
 
 def _missing(value) -> bool:
@@ -211,10 +225,16 @@ def _plain(value):
 # Expectations decided row by row: validated on the distinct rows they read, they pass or fail
 # exactly as on every row (a failure is re-validated on every row for exact counts and examples).
 ROW_WISE = {
-    "expect_column_values_to_not_be_null", "expect_column_values_to_be_null", "expect_column_values_to_be_in_set",
-    "expect_column_values_to_not_be_in_set", "expect_column_values_to_be_between", "expect_column_values_to_match_regex",
-    "expect_column_values_to_not_match_regex", "expect_column_pair_values_a_to_be_greater_than_b",
-    "expect_column_pair_values_to_be_equal", "expect_column_value_lengths_to_be_between",
+    "expect_column_values_to_not_be_null",
+    "expect_column_values_to_be_null",
+    "expect_column_values_to_be_in_set",
+    "expect_column_values_to_not_be_in_set",
+    "expect_column_values_to_be_between",
+    "expect_column_values_to_match_regex",
+    "expect_column_values_to_not_match_regex",
+    "expect_column_pair_values_a_to_be_greater_than_b",
+    "expect_column_pair_values_to_be_equal",
+    "expect_column_value_lengths_to_be_between",
 }
 
 
@@ -259,8 +279,10 @@ def validate_table(
     every_row = not (names and _row_wise(suite))
     if not every_row:
         null_only = _null_only_columns(suite)
-        flags = ", ".join(f"case when \"{c}\" is null then null else 'present' end as \"{c}\"" if c in null_only else f'"{c}"'
-                          for c in names)
+        flags = ", ".join(
+            f'case when "{c}" is null then null else \'present\' end as "{c}"' if c in null_only else f'"{c}"'
+            for c in names
+        )
         outcomes = validate_frame(frame(f"select distinct {flags}"), suite)
     else:
         outcomes = validate_frame(frame(f"select {columns}"), suite)
@@ -274,8 +296,12 @@ def validate_table(
     by_month = [f'{FILE_MONTH} as "{ROW_MONTH}"'] if months is not None else []
     if not named and not by_month and every_row:
         return outcomes
-    return validate_frame(frame(f"select {', '.join([columns, *named, *by_month])}"), suite,
-                          ROW_NAME if named else None, ROW_MONTH if by_month else None)
+    return validate_frame(
+        frame(f"select {', '.join([columns, *named, *by_month])}"),
+        suite,
+        ROW_NAME if named else None,
+        ROW_MONTH if by_month else None,
+    )
 
 
 ROW_NAME = "__row__"  # columns the suites never name
@@ -292,9 +318,15 @@ def _row_name_expression(
     `"meta": {"row_key": [...]}`), e.g. `as_of_date=2024-06-30 province_code=08`; None where the
     relation has none of them."""
     present = {d[0] for d in conn.execute(f"select * from {relation} limit 0").description}
-    row_key = [k for k in ((suite or {}).get("meta") or {}).get("row_key", []) if k in present and k not in PERSONAL_COLUMNS]
+    row_key = [
+        k for k in ((suite or {}).get("meta") or {}).get("row_key", []) if k in present and k not in PERSONAL_COLUMNS
+    ]
     if row_key:
-        return "concat_ws(' ', " + ", ".join(f"'{k}=' || coalesce(cast(\"{k}\" as varchar), 'empty')" for k in row_key) + ")"
+        return (
+            "concat_ws(' ', "
+            + ", ".join(f"'{k}=' || coalesce(cast(\"{k}\" as varchar), 'empty')" for k in row_key)
+            + ")"
+        )
     source = LANDING_SOURCES.get(table) if schema == "raw" else None
     keys = [k for k in (source.key if source else ()) if k in present and k not in PERSONAL_COLUMNS]
     parts = [f"'{k}=' || coalesce(\"{k}\", 'empty')" for k in keys]
@@ -312,14 +344,26 @@ create table if not exists audit.quality_results (
 
 
 def record_outcomes(
-    conn: duckdb.DuckDBPyConnection, guarded_table: str, outcomes: list[RuleOutcome], run_id: str, partition_key: str | None
+    conn: duckdb.DuckDBPyConnection,
+    guarded_table: str,
+    outcomes: list[RuleOutcome],
+    run_id: str,
+    partition_key: str | None,
 ) -> None:
     conn.execute(QUALITY_RESULTS_DDL)
     conn.executemany(
         "insert into audit.quality_results values (current_timestamp, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            [run_id, guarded_table, partition_key, o.rule, o.expectation, o.success, o.unexpected_count,
-             json.dumps(o.examples, ensure_ascii=False)]
+            [
+                run_id,
+                guarded_table,
+                partition_key,
+                o.rule,
+                o.expectation,
+                o.success,
+                o.unexpected_count,
+                json.dumps(o.examples, ensure_ascii=False),
+            ]
             for o in outcomes
         ],
     )

@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from dagster_project.domain.landing_contract import LANDING_SOURCES
 from dagster_project.domain.months import LedgerMonth
 from dagster_project.ingest.landing import landing_months, month_after_load
 from dagster_project.ingest.loader import changed_partitions
 from dagster_project.ingest.rules import load_date
-from dagster_project.warehouse.recompute import marts_up_to_date
 from dagster_project.settings import PROJECT_ROOT, Settings, read_warehouse
+from dagster_project.warehouse.recompute import marts_up_to_date
 
 
 def first_ledger_month(settings: Settings) -> str:
@@ -22,8 +22,13 @@ def first_ledger_month(settings: Settings) -> str:
     load month), else this month."""
     if settings.first_ledger_month:
         return settings.first_ledger_month
-    months = [m for s in LANDING_SOURCES.values() if s.monthly for m in landing_months(settings.landing_dir, s)
-              if not month_after_load(m)]
+    months = [
+        m
+        for s in LANDING_SOURCES.values()
+        if s.monthly
+        for m in landing_months(settings.landing_dir, s)
+        if not month_after_load(m)
+    ]
     return min(months, default=_this_month_in_utc().key)
 
 
@@ -37,7 +42,7 @@ def months_ahead() -> int:
 
 def _this_month_in_utc() -> LedgerMonth:
     # Dagster's monthly partitions run on UTC: its current partition is this month.
-    return LedgerMonth.of(datetime.now(timezone.utc).date())
+    return LedgerMonth.of(datetime.now(UTC).date())
 
 
 def ledger_span(settings: Settings) -> tuple[str, str]:
@@ -69,13 +74,18 @@ def plan_build(settings: Settings, everything: bool = False, span: tuple[str, st
     def ledger_months(months) -> list[str]:
         return sorted(m for m in set(months) if first <= m <= last)
 
-    every_month = ledger_months(m for s in LANDING_SOURCES.values() if s.monthly for m in landing_months(settings.landing_dir, s))
+    every_month = ledger_months(
+        m for s in LANDING_SOURCES.values() if s.monthly for m in landing_months(settings.landing_dir, s)
+    )
     if everything or not settings.warehouse_path.exists():
         return BuildPlan(registers, every_month, True)
     with read_warehouse(settings.warehouse_path) as conn:
-        if not {"admin_units_old", "admin_units_new"} <= {t for (t,) in conn.execute(
-            "select table_name from information_schema.tables where table_schema = 'raw'"
-        ).fetchall()}:
+        if not {"admin_units_old", "admin_units_new"} <= {
+            t
+            for (t,) in conn.execute(
+                "select table_name from information_schema.tables where table_schema = 'raw'"
+            ).fetchall()
+        }:
             return BuildPlan(registers, every_month, True)
         changed = {s.name: changed_partitions(conn, s, settings.landing_dir) for s in LANDING_SOURCES.values()}
         return BuildPlan(

@@ -1,7 +1,8 @@
 """Published copies of the warehouse, for readers that must not open the live DuckDB file:
 
 - the raw tables dbt reads as sources (dbt/models/staging/_sources.yml), one Parquet file a table
-  under <published>/raw/, for engines that cannot open the DuckDB file (Spark: dbt/macros/spark/register_published_sources.sql);
+  under <published>/raw/, for engines that cannot open the DuckDB file
+  (Spark: dbt/macros/spark/register_published_sources.sql);
 - every mart, for planners and their tools (plan_export.py): each build writes a fresh folder and
   then swings the `marts` link to it in one rename, so a reader sees the old set or the new, whole.
 """
@@ -48,7 +49,9 @@ def source_tables(sources_yml: Path = SOURCES_YML) -> list[SourceTable]:
     return tables
 
 
-def publish_raw_tables(conn: duckdb.DuckDBPyConnection, published_dir: Path, tables: list[SourceTable] | None = None) -> dict[str, int]:
+def publish_raw_tables(
+    conn: duckdb.DuckDBPyConnection, published_dir: Path, tables: list[SourceTable] | None = None
+) -> dict[str, int]:
     """Write each source table to <published_dir>/<schema>/<table>.parquet; rows written per table.
     A file is written beside its final name and renamed, so a reader never sees half a file."""
     written = {}
@@ -74,10 +77,13 @@ def published_mart(published_dir: Path, mart: str) -> Path:
 
 def publish_marts(conn: duckdb.DuckDBPyConnection, published_dir: Path) -> dict[str, int]:
     """Copy every mart_* table to a new version folder, then point `marts` at it; rows per mart."""
-    marts = [name for (name,) in conn.execute(
-        "select table_name from information_schema.tables "
-        "where table_schema = 'main' and table_name like 'mart\\_%' escape '\\' order by 1"
-    ).fetchall()]
+    marts = [
+        name
+        for (name,) in conn.execute(
+            "select table_name from information_schema.tables "
+            "where table_schema = 'main' and table_name like 'mart\\_%' escape '\\' order by 1"
+        ).fetchall()
+    ]
     version = published_dir / f"{MARTS_LINK}-{time.time_ns():020d}"  # names sort in the order written
     version.mkdir(parents=True)
     rows = {}

@@ -63,9 +63,13 @@ def _last_load(conn: duckdb.DuckDBPyConnection) -> datetime | None:
 
 def record_marts_build(conn: duckdb.DuckDBPyConnection, project_root: Path) -> None:
     """The marts were just built and published from every load so far, with this code."""
-    conn.execute(f"create table if not exists {MARTS_BUILDS_TABLE} (published_at timestamp, loads_through timestamp, code_digest varchar)")
     conn.execute(
-        f"insert into {MARTS_BUILDS_TABLE} values (current_timestamp, ?, ?)", [_last_load(conn), dbt_code_digest(project_root)]
+        f"create table if not exists {MARTS_BUILDS_TABLE} (published_at timestamp, loads_through timestamp, "
+        f"code_digest varchar)"
+    )
+    conn.execute(
+        f"insert into {MARTS_BUILDS_TABLE} values (current_timestamp, ?, ?)",
+        [_last_load(conn), dbt_code_digest(project_root)],
     )
 
 
@@ -81,6 +85,8 @@ def marts_up_to_date(conn: duckdb.DuckDBPyConnection, project_root: Path) -> boo
 
 def _has_table(conn: duckdb.DuckDBPyConnection, qualified: str) -> bool:
     schema, table = qualified.split(".")
-    return bool(conn.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
-    ).fetchone()[0])
+    return bool(
+        conn.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
+        ).fetchone()[0]
+    )
