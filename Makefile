@@ -34,7 +34,7 @@ spark: setup-spark  ## rebuild the marts on a local Spark from the loaded raw ta
 	@PCW_DBT_TARGET=spark $(UV) run --locked --extra spark pcw marts
 
 lint-sql: setup  ## sqlfluff over the dbt project (.sqlfluff: dbt templater, DuckDB dialect); compiles against an empty DuckDB file
-	@mkdir -p dbt/target && PCW_WAREHOUSE=$(CURDIR)/dbt/target/sqlfluff.duckdb $(UV) run --locked sqlfluff lint dbt/
+	@mkdir -p dbt/target && $(UV) run --locked sqlfluff lint dbt/
 
 clean:  ## remove the warehouse, landing files and Dagster run history
 	rm -rf data bench/work dbt/target dagster_home/storage dagster_home/logs dagster_home/history dagster_home/schedules

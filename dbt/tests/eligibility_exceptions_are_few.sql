@@ -3,13 +3,16 @@
 -- mart_eligibility_exceptions; more than var eligibility_exception_tolerance (2 %) of a program's
 -- checked loans means a certified list is missing or wrong. Checked loans: those the mart checks
 -- (programs of seed program_eligibility, disbursed in a year the branch has a list for).
-with checked as (
+with listed_years as (
+    select distinct branch_code, certification_year
+    from {{ ref('stg_branch__certified_households') }}
+),
+
+checked as (
     select loans.program_code, count(*) as loans
     from {{ ref('stg_branch__loans') }} as loans
     inner join {{ ref('program_eligibility') }} as eligibility on eligibility.program_code = loans.program_code
-    inner join (
-        select distinct branch_code, certification_year from {{ ref('stg_branch__certified_households') }}
-    ) as listed_years
+    inner join listed_years
         on listed_years.branch_code = loans.branch_code
         and listed_years.certification_year = extract(year from loans.disbursement_date)
     group by loans.program_code
