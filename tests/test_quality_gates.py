@@ -7,7 +7,7 @@ import duckdb
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from dagster_project.checks import quality_gates
+from dagster_project.defs import quality_gates
 from dagster_project.quality.expectations import (
     EXPECTATIONS_DIR, RuleOutcome, load_suite, record_outcomes, suite_columns, validate_table,
 )

@@ -22,7 +22,7 @@ from dagster_graphql.client.query import LAUNCH_PIPELINE_EXECUTION_MUTATION
 from dagster_graphql.test.utils import execute_dagster_graphql
 
 from dagster_project.cli.build import BuildResult
-from dagster_project.checks import expectations
+from dagster_project.quality import expectations
 from dagster_project.definitions import build_definitions
 from dagster_project.cli.progress import BuildProgress
 from sample_data import GenerationConfig, generate
