@@ -32,6 +32,8 @@ from tests.arrival import (
 from tests.conftest import kept_environment
 from tests.tiny_landing import rewrite_control
 
+pytestmark = pytest.mark.integration
+
 # Two branches (old Hà Giang → 08, old Hà Nam → 37), two communes each, all split in 2025.
 SAMPLE = GenerationConfig(provinces=("02", "35"), communes=2, start_year=2025, end_year=2025)
 MONTHS = [f"2025-{m:02d}" for m in range(1, 13)]

@@ -15,6 +15,8 @@ from dagster_project.ingest.loader import landing_months, load_months, load_regi
 from dagster_project.ingest.rules import load_date
 from tests.tiny_landing import DEFAULTS, NEW_COMMUNE, OLD_COMMUNE, csv_text, load_all, open_warehouse, write, write_registers
 
+pytestmark = pytest.mark.unit
+
 TODAY = load_date()
 NEXT_MONTH = (TODAY.replace(day=28) + timedelta(days=4)).replace(day=1)
 

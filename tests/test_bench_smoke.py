@@ -3,7 +3,11 @@ and the plain-pandas alternative gives the same balances as the warehouse. Not a
 
 import json
 
+import pytest
+
 from bench.__main__ import main
+
+pytestmark = pytest.mark.e2e
 
 FIELDS = {
     "generation": ["seconds", "peak_rss_bytes"],

@@ -11,6 +11,8 @@ from dagster_project.definitions import build_definitions
 from dagster_project.settings import DATA_TEAM, Settings
 from tests.tiny_landing import materialize_registers, write, write_registers
 
+pytestmark = pytest.mark.integration
+
 
 def test_every_asset_has_the_data_team_as_owner():
     graph = build_definitions(Settings.from_env()).resolve_asset_graph()

@@ -11,6 +11,8 @@ from dagster_project.cli.arguments import plain, resolve_province
 from dagster_project.cli.main import main
 from dagster_project.settings import read_warehouse
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture
 def empty_data(tmp_path, monkeypatch):

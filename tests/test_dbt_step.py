@@ -2,7 +2,11 @@
 
 import os
 
+import pytest
+
 from dagster_project.defs.dbt_models import prune_invocations
+
+pytestmark = pytest.mark.unit
 
 
 def test_old_dbt_invocation_folders_are_pruned(tmp_path):

@@ -15,6 +15,8 @@ from sample_data import GenerationConfig
 from dagster_project.settings import Settings
 from tests.conftest import build_sample_warehouse
 
+pytestmark = pytest.mark.integration
+
 SAMPLE = GenerationConfig(communes=3, start_year=2022, end_year=2025)
 CELL = ["new_commune_code", "program_code", "organisation_code"]
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"

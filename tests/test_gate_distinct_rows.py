@@ -3,8 +3,11 @@ unexpected counts are those of validating every row, and the examples name the r
 
 import duckdb
 import pandas as pd
+import pytest
 
 from dagster_project.quality.expectations import load_suite, suite_columns, validate_frame, validate_table
+
+pytestmark = pytest.mark.unit
 
 
 def _transactions(conn, rows: list[dict]) -> None:

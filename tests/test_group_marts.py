@@ -13,6 +13,8 @@ import pytest
 from dagster_project.ingest.admin_units import commune_crosswalk
 from dagster_project.settings import Settings
 
+pytestmark = pytest.mark.integration
+
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
 MONTH = pd.Timestamp("2025-03-31")

@@ -20,6 +20,8 @@ from dagster_project.settings import Settings
 from tests.conftest import SMALL_SAMPLE, build_sample_warehouse, kept_environment
 from tests.tiny_landing import rewrite_control
 
+pytestmark = pytest.mark.integration
+
 LOAN_MONTH_TABLES = [
     "int_loan_balances__month_end", "int_loan_state__month_end", "int_group_months",
     "mart_outstanding_balance", "mart_group_outstanding", "mart_debt_quality", "mart_group_scorecard",

@@ -9,6 +9,8 @@ from dagster_project.domain.landing_contract import LANDING_SOURCES
 from dagster_project.ingest.loader import load_register
 from dagster_project.ingest.admin_units import new_communes, old_communes
 
+pytestmark = pytest.mark.unit
+
 POINTS = LANDING_SOURCES["transaction_points"]
 HEADER = "transaction_point_id,transaction_point_name,transaction_office_code,transaction_office_name,commune_code,transaction_day,opened_date"
 

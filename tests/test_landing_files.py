@@ -22,6 +22,8 @@ from dagster_project.defs.sensors import build_landing_folder_sensor
 from dagster_project.settings import Settings
 from tests.tiny_landing import csv_text, load_all, materialize_registers, open_warehouse, write, write_registers
 
+pytestmark = pytest.mark.integration
+
 TRANSACTIONS = LANDING_SOURCES["transactions"]
 LOAD_MONTH = f"{load_date():%Y-%m}"
 NEXT_MONTH = f"{(load_date().replace(day=28) + timedelta(days=4)):%Y-%m}"

@@ -16,6 +16,8 @@ from sample_data import GenerationConfig, generate
 from dagster_project.settings import Settings
 from tests.conftest import kept_environment
 
+pytestmark = pytest.mark.integration
+
 SAMPLE = GenerationConfig(communes=1, start_year=2025, end_year=2025)
 NOVEMBER, DECEMBER = "2025-11", "2025-12"
 

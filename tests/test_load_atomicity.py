@@ -20,6 +20,8 @@ from dagster_project.ingest import loader
 from dagster_project.ingest.loader import landing_files, landing_months, load_months, load_register
 from dagster_project.ingest.admin_units import new_communes, old_communes
 
+pytestmark = pytest.mark.e2e
+
 MONTHS = [f"2024-{m:02d}" for m in range(1, 9)]
 ROWS_PER_MONTH = 20_000
 COMMUNE = "02200"  # Phường Phan Thiết, Tuyên Quang (old scheme; every month here is before the reform)

@@ -19,6 +19,8 @@ from dagster_project.settings import Settings
 from tests.conftest import kept_environment
 from tests.tiny_landing import load_all, materialize_registers, open_warehouse, rewrite_control, write, write_registers
 
+pytestmark = pytest.mark.integration
+
 GROUP_OF_ONE = "member_count outside 3-60: a group has 3 to 60 members, this one 1"
 GROUP = f"group G2 is quarantined: {GROUP_OF_ONE}"
 BORROWER = f"borrower B2 is quarantined: {GROUP}"

@@ -12,6 +12,8 @@ from dagster_project.domain.landing_contract import LANDING_SOURCES, PERSONAL_CO
 from tests.personal_data import assert_no_personal_data, audit_texts, personal_values, run_history_texts
 from tests.tiny_landing import materialize_registers, write, write_registers
 
+pytestmark = pytest.mark.integration
+
 BAD_PHONE = "0912 000 002"  # spaces: loads (no row rule on phones), breaks the suite's rule (one in two)
 BAD_NATIONAL_ID = "08190000002"  # 11 digits
 

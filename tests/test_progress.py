@@ -14,6 +14,8 @@ from dagster_project.cli.progress import BuildProgress, StatusLine, count
 from dagster_project.settings import PROJECT_ROOT
 from tests.tiny_landing import materialize_registers, write, write_registers
 
+pytestmark = pytest.mark.integration
+
 
 def test_loading_the_definitions_prints_no_known_warning():
     loaded = subprocess.run([sys.executable, "-W", "always", "-c", "import dagster_project.definitions"],

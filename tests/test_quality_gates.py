@@ -5,12 +5,15 @@ import json
 import dagster as dg
 import duckdb
 import pandas as pd
+import pytest
 from dagster_duckdb import DuckDBResource
 
 from dagster_project.defs import quality_gates
 from dagster_project.quality.expectations import (
     EXPECTATIONS_DIR, RuleOutcome, load_suite, record_outcomes, suite_columns, validate_table,
 )
+
+pytestmark = pytest.mark.integration
 
 
 def test_every_suite_is_valid_json_with_named_rules():

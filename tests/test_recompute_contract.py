@@ -3,7 +3,11 @@ inputs that int_recompute__inputs fingerprints, and none of them escapes int_rec
 
 import json
 
+import pytest
+
 from dagster_project.defs.resources import dbt_project
+
+pytestmark = pytest.mark.unit
 
 # What an incremental model may read. A loan's attributes come from int_loan_attributes and a
 # group's from int_groups__new_commune (each row fingerprinted); the ledgers by their months as

@@ -27,6 +27,8 @@ from dagster_project.settings import PROJECT_ROOT, WAREHOUSE_POOL, Settings
 from tests.conftest import kept_environment
 from tests.test_ui_path import code_location
 
+pytestmark = pytest.mark.e2e
+
 ONE_COMMUNE_ONE_YEAR = GenerationConfig(communes=1, start_year=2025, end_year=2025)
 PCW = str(Path(sys.executable).with_name("pcw"))
 JOBS = {"registers_job", "ledger_job", "marts_job"}

@@ -14,6 +14,8 @@ from sample_data import GenerationConfig, generate
 from dagster_project.settings import SEEDS_DIR
 from tests.tiny_landing import load_all, open_warehouse
 
+pytestmark = pytest.mark.unit
+
 CONFIG = GenerationConfig(communes=2, start_year=2024, end_year=2025)
 BUCKETS = ("current", "overdue", "frozen")
 

@@ -20,6 +20,8 @@ from dagster_project.defs.sensors import (
 )
 from dagster_project.settings import Settings
 
+pytestmark = pytest.mark.unit
+
 THIS_MONTH = f"{datetime.now(timezone.utc):%Y-%m}"
 
 

@@ -31,6 +31,8 @@ from dagster_project.warehouse.publish import source_tables
 from sample_data import GenerationConfig, generate
 from dagster_project.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
 
+pytestmark = pytest.mark.spark
+
 if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
     pytest.skip("Spark needs Java 17 (java not found)", allow_module_level=True)
 

@@ -29,6 +29,8 @@ from sample_data import GenerationConfig, generate
 from dagster_project.settings import PROJECT_ROOT, Settings, read_warehouse
 from tests.conftest import kept_environment
 
+pytestmark = pytest.mark.e2e
+
 MONTH = "2025-01-01"
 # Every step process imports the project afresh (seconds each), so the run loads one ledger and its
 # gate: the path is the same for every ledger.
