@@ -5,7 +5,6 @@ serves yet."""
 
 import subprocess
 import sys
-import time
 from datetime import date
 from pathlib import Path
 
@@ -22,6 +21,8 @@ from dagster_project.settings import Settings
 from tests.conftest import build_sample_warehouse
 from tests.landing_figures import headline_figures
 from tests.tiny_landing import rewrite_control
+
+pytestmark = pytest.mark.integration
 
 # ends in 2026: the plan opens on 31 Dec 2025 and its first year already has actuals
 SAMPLE = GenerationConfig(communes=2, start_year=2025, end_year=2026)
@@ -136,9 +137,7 @@ def test_an_export_works_while_a_load_holds_the_live_warehouse(settings, tmp_pat
         assert holder.stdout.readline().strip() == "holding"
         with pytest.raises(duckdb.IOException):  # the live file is locked by the load
             duckdb.connect(str(settings.warehouse_path), read_only=True)
-        started = time.perf_counter()
         written = export_plan(settings.published_dir, "08", ["province"], "csv", tmp_path)
-        assert time.perf_counter() - started < 60
     finally:
         holder.kill()
         holder.wait()
