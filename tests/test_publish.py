@@ -1,6 +1,5 @@
 """Publishing raw tables for other engines: every dbt source, written whole, and the dbt target setting."""
 
-import json
 import re
 
 import duckdb
@@ -8,6 +7,8 @@ import pytest
 
 from dagster_project.warehouse.publish import SourceTable, publish_raw_tables, source_tables
 from dagster_project.settings import DBT_PROJECT_DIR, dbt_target
+
+pytestmark = pytest.mark.unit
 
 
 def test_every_source_the_models_read_is_published():
@@ -60,10 +61,24 @@ def test_each_publication_of_the_marts_is_swapped_in_whole(tmp_path):
     assert [p.name for p in (tmp_path / "marts").iterdir()] == ["mart_a.parquet"]
 
 
-def test_run_config_vars_reach_dbt():
+def dbt_reads(args: list[str]) -> tuple[str, dict]:
+    """The command and the parameters dbt's own command line makes of `args`."""
+    from dbt.cli.main import cli
+
+    context = cli.make_context("dbt", list(args))
+    name, command, rest = cli.resolve_command(context, context.protected_args + context.args)
+    return name, command.make_context(name, rest, parent=context).params
+
+
+@pytest.mark.filterwarnings("ignore:'protected_args' is deprecated:DeprecationWarning")
+def test_run_config_vars_reach_dbt(monkeypatch):
     from dagster_project.defs.dbt_models import dbt_build_args
 
-    assert dbt_build_args({}) == ["build"]
-    command, flag, value = dbt_build_args({"plan_demand_scale": 1.2, "plan_opening_date": "2026-06-30"})
-    assert (command, flag) == ("build", "--vars")
-    assert json.loads(value) == {"plan_demand_scale": 1.2, "plan_opening_date": "2026-06-30"}
+    # as dagster-dbt runs dbt: the project and its profile named by the environment
+    monkeypatch.setenv("DBT_PROJECT_DIR", str(DBT_PROJECT_DIR))
+    monkeypatch.setenv("DBT_PROFILES_DIR", str(DBT_PROJECT_DIR))
+    what_if = {"plan_demand_scale": 1.2, "plan_opening_date": "2026-06-30", "note": "Tuyên Quang, 'quoted'"}
+    command, params = dbt_reads(dbt_build_args(what_if, full_refresh=True))
+    assert command == "build" and params["vars"] == what_if and params["full_refresh"]
+    command, params = dbt_reads(dbt_build_args({}))
+    assert command == "build" and params["vars"] == {} and not params["full_refresh"]

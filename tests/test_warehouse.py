@@ -18,6 +18,8 @@ from dagster_project.settings import Settings
 from tests.landing_figures import headline_figures
 from tests.personal_data import assert_no_personal_data, audit_texts, event_text
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture(scope="module")
 def warehouse(small_warehouse):
@@ -43,7 +45,9 @@ def test_definitions_load_with_the_whole_flow_and_checks_attached():
     assert mart in graph.get_all_asset_keys()
 
 
-def test_every_quality_gate_and_dbt_test_ran_and_passed(warehouse):
+def test_every_quality_gate_and_dbt_test_ran_once(warehouse):
+    """The build succeeded (conftest.py), so what ran passed; what this checks is that nothing was
+    left out: every GX suite on what it guards, every dbt test as its model's asset check."""
     settings, result = warehouse
     evaluations = [e.event_specific_data for r in result.runs.values() for e in r.all_events
                    if e.event_type_value == "ASSET_CHECK_EVALUATION"]
@@ -52,8 +56,11 @@ def test_every_quality_gate_and_dbt_test_ran_and_passed(warehouse):
     # every suite, raw and marts, once; a ledger's once a month loaded, each month its own verdict
     ledgers, months = {s.name for s in LANDING_SOURCES.values() if s.monthly}, result.plan.ledger_months
     assert Counter(e.asset_key.path[-1] for e in gx) == {p.stem: len(months) if p.stem in ledgers else 1 for p in suites}
-    assert {e.partition[:7] for e in gx if e.partition} == set(months) and all(e.passed for e in gx)
-    assert len(evaluations) > len(gx) and all(e.passed for e in evaluations)
+    assert {e.partition[:7] for e in gx if e.partition} == set(months)
+    declared = {key for key in build_definitions(settings).resolve_asset_graph().asset_check_keys
+                if key.name != "great_expectations"}
+    dbt_tests = Counter(dg.AssetCheckKey(e.asset_key, e.check_name) for e in evaluations if e.check_name != "great_expectations")
+    assert len(declared) > 50 and dbt_tests == Counter(declared)
     # and every rule's outcome is kept in the warehouse
     kept = query(settings, "select guarded_table, count(*) as rules from audit.quality_results group by all")
     assert len(kept) == len(suites) and (kept.rules > 0).all()
