@@ -4,7 +4,7 @@
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 export DAGSTER_HOME := $(CURDIR)/dagster_home
 
-.PHONY: uv setup setup-spark run test dev generate bench spark lint-sql clean
+.PHONY: uv setup setup-spark run test check lint lint-sql dev generate bench spark clean
 
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -18,8 +18,19 @@ setup-spark: uv  ## the optional Spark extra (dbt-spark, pyspark) for the `spark
 run: setup  ## build the warehouse on the sample data and print the headline figures
 	@$(UV) run --locked pcw run
 
-test: setup-spark  ## the test suite (with the Spark equality test: tests/test_spark_equality.py)
-	@$(UV) run --locked --extra spark pytest -q
+# pytest-xdist workers for `make test` (a whole test module runs on one worker: tests/conftest.py)
+TEST_WORKERS ?= auto
+
+test: setup-spark  ## every test tier (with the Spark equality test: tests/test_spark_equality.py), in parallel
+	@$(UV) run --locked --extra spark pytest -q -n $(TEST_WORKERS) --dist loadgroup
+
+# The SQL lint (sqlfluff on dbt/, target lint-sql) belongs beside `lint` in check's prerequisites.
+check: lint  ## lint, then the unit tier (under a minute): the quick check before a commit
+	@$(UV) run --locked pytest -q -m unit
+
+lint: uv  ## ruff on the Python code (pyproject.toml [tool.ruff])
+	@$(UV) run --locked ruff check .
+	@$(UV) run --locked ruff format --check .
 
 dev: setup  ## the Dagster UI on the same definitions (pcw dev: dagster dev that Ctrl-C and SIGTERM stop, even started in the background)
 	@$(UV) run --locked pcw dev

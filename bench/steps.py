@@ -84,8 +84,10 @@ def _dbt_node_seconds(since: float) -> dict[str, float]:
     """Execution time of every dbt node run since `since` (epoch seconds), from dbt's run_results.json."""
     from dagster_project.settings import DBT_PROJECT_DIR
 
+    # where dagster-dbt puts each invocation's folder: DBT_TARGET_PATH (as the tests set it), else dbt/target
+    target = DBT_PROJECT_DIR / os.environ.get("DBT_TARGET_PATH", "target")
     seconds = {}
-    for path in (DBT_PROJECT_DIR / "target").rglob("run_results.json"):
+    for path in target.rglob("run_results.json"):
         if path.stat().st_mtime >= since:
             for node in json.loads(path.read_text())["results"]:
                 seconds[node["unique_id"].split(".", 2)[-1]] = node["execution_time"]

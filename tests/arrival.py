@@ -15,11 +15,11 @@ import dagster as dg
 import duckdb
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from dagster_project.domain.landing_contract import LANDING_SOURCES, REORGANISATION_DATE
 from dagster_project.definitions import build_definitions
+from dagster_project.domain.landing_contract import LANDING_SOURCES, REORGANISATION_DATE
 from dagster_project.outputs.fingerprint import table_fingerprints
-from dagster_project.warehouse.recompute import last_window
 from dagster_project.settings import Settings
+from dagster_project.warehouse.recompute import last_window
 
 REFORM_MONTH = REORGANISATION_DATE.strftime("%Y-%m")
 REGISTERS = [s for s in LANDING_SOURCES.values() if not s.monthly]
@@ -203,8 +203,10 @@ class StepRun:
     def stopped_for_missing_months(self) -> bool:
         """The marts build refused to run over the missing months (ledger_holes.py), naming the first."""
         return (
-            bool(self.missing) and len(self.failures) == 1
-            and self.failures[0].startswith("marts_job / dbt_models: ") and "Marts not built" in self.failures[0]
+            bool(self.missing)
+            and len(self.failures) == 1
+            and self.failures[0].startswith("marts_job / dbt_models: ")
+            and "Marts not built" in self.failures[0]
             and f" for {self.missing[0]} (no file arrived)" in self.failures[0]
         )
 
@@ -239,7 +241,10 @@ def run_schedule(schedule: Sequence[Step], versions: LandingVersions, settings: 
             runs.append(run)
             for job, partition, tags in step_jobs(step):
                 result = defs.resolve_job_def(job).execute_in_process(
-                    instance=instance, partition_key=partition, tags=tags, raise_on_error=False,
+                    instance=instance,
+                    partition_key=partition,
+                    tags=tags,
+                    raise_on_error=False,
                     run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
                 )
                 run.jobs.append(f"{job}({partition or _range(tags)})" if job == "ledger_job" else job)
@@ -307,9 +312,12 @@ def published_marts(settings: Settings) -> dict[str, tuple[int, int]]:
     version folder they sit in."""
     with duckdb.connect() as conn:
         return {
-            f"published {path.stem}": tuple(int(v) for v in conn.execute(
-                "select count(*), coalesce(sum(hash(r)::hugeint), 0) from read_parquet(?) as r", [str(path)]
-            ).fetchone())
+            f"published {path.stem}": tuple(
+                int(v)
+                for v in conn.execute(
+                    "select count(*), coalesce(sum(hash(r)::hugeint), 0) from read_parquet(?) as r", [str(path)]
+                ).fetchone()
+            )
             for path in sorted((settings.published_dir / "marts").glob("*.parquet"))
         }
 
@@ -343,7 +351,11 @@ def differences(reference: Settings, built: Settings, tables_shown: int = 8, sam
                 schema, table = name.split(".")
                 ours, theirs = f'"{schema}"."{table}"', f'reference."{schema}"."{table}"'
             for label, a, b in (("only here", ours, theirs), ("only in the reference", theirs, ours)):
-                rows = conn.execute(f"select * from (select * from {a} except all select * from {b}) limit {sample_rows}")
+                rows = conn.execute(
+                    f"select * from (select * from {a} except all select * from {b}) limit {sample_rows}"
+                )
                 columns = [d[0] for d in rows.description]
-                lines += [f"    {label}: " + ", ".join(f"{c}={v}" for c, v in zip(columns, row)) for row in rows.fetchall()]
+                lines += [
+                    f"    {label}: " + ", ".join(f"{c}={v}" for c, v in zip(columns, row)) for row in rows.fetchall()
+                ]
     return lines

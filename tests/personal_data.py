@@ -22,7 +22,12 @@ def personal_values(conn: duckdb.DuckDBPyConnection) -> set[str]:
 
 def audit_texts(conn: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """Every audit table, as text."""
-    tables = [t for (t,) in conn.execute("select table_name from information_schema.tables where table_schema = 'audit'").fetchall()]
+    tables = [
+        t
+        for (t,) in conn.execute(
+            "select table_name from information_schema.tables where table_schema = 'audit'"
+        ).fetchall()
+    ]
     return {f"audit.{t}": conn.execute(f"select * from audit.{t}").df().to_csv(index=False) for t in tables}
 
 

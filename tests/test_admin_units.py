@@ -1,8 +1,11 @@
 """The admin-unit reference and crosswalk, checked against vietnamadminunits' own converter."""
 
+import pytest
 from vietnamadminunits import convert_address
 
 from dagster_project.ingest.admin_units import commune_crosswalk, new_communes, old_communes
+
+pytestmark = pytest.mark.unit
 
 
 def test_both_schemes_are_complete():

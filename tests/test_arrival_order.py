@@ -23,13 +23,23 @@ import pyarrow.parquet as pq
 import pytest
 
 from dagster_project.cli.build import build_warehouse
-from sample_data import GenerationConfig, generate
 from dagster_project.settings import Settings
+from sample_data import GenerationConfig, generate
 from tests.arrival import (
-    SHAPES, LandingVersions, arrival_cases, arrival_schedule, describe, differences, published_marts, report,
-    run_schedule, warehouse_tables,
+    SHAPES,
+    LandingVersions,
+    arrival_cases,
+    arrival_schedule,
+    describe,
+    differences,
+    published_marts,
+    report,
+    run_schedule,
+    warehouse_tables,
 )
 from tests.tiny_landing import rewrite_control
+
+pytestmark = pytest.mark.integration
 
 # Two branches (old Hà Giang → 08, old Hà Nam → 37), two communes each, all split in 2025.
 SAMPLE = GenerationConfig(provinces=("02", "35"), communes=2, start_year=2025, end_year=2025)
@@ -118,11 +128,21 @@ def add_a_returning_loan(final: Path) -> str:
             [str(final / "transactions/*/*.parquet"), RETURN_MONTH],
         ).fetchone()
     (path,) = final.glob(f"transactions/{branch}/*_{RETURN_MONTH}.parquet")
-    _rewrite_parquet(path, lambda ledger: _append_row(ledger, {
-        **{c: None for c in ledger.column_names}, **group_row,
-        "transaction_id": f"GD{branch}RETURN01", "loan_id": loan_id, "transaction_type": "disbursement",
-        "interest_amount": 0, "to_bucket": "current",
-    }))
+    _rewrite_parquet(
+        path,
+        lambda ledger: _append_row(
+            ledger,
+            {
+                **dict.fromkeys(ledger.column_names),
+                **group_row,
+                "transaction_id": f"GD{branch}RETURN01",
+                "loan_id": loan_id,
+                "transaction_type": "disbursement",
+                "interest_amount": 0,
+                "to_bucket": "current",
+            },
+        ),
+    )
     return loan_id
 
 
@@ -207,8 +227,12 @@ def write_early_month(final: Path, early: Path, month: str) -> None:
 def warehouse_settings(folder: Path) -> Settings:
     # files arrive over time: the first ledger partition is set, as the README advises, not taken
     # from the (still empty) landing folder when the definitions load
-    return Settings(data_dir=folder, landing_dir=folder / "landing", warehouse_path=folder / "warehouse.duckdb",
-                    first_ledger_month=MONTHS[0])
+    return Settings(
+        data_dir=folder,
+        landing_dir=folder / "landing",
+        warehouse_path=folder / "warehouse.duckdb",
+        first_ledger_month=MONTHS[0],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -241,8 +265,11 @@ def reference(versions, tmp_path_factory) -> Settings:
 def test_the_ci_schedules_cover_every_arrival_case():
     cases = set().union(*(arrival_cases(arrival_schedule(seed, MONTHS)) for seed in CI_SEEDS))
     assert cases == {
-        "month by month", "reorganisation months after the history", "months out of order",
-        "month re-sent with changed rows", "register snapshot replaced",
+        "month by month",
+        "reorganisation months after the history",
+        "months out of order",
+        "month re-sent with changed rows",
+        "register snapshot replaced",
     }, "\n".join(f"seed {s}:\n{describe(arrival_schedule(s, MONTHS))}" for s in CI_SEEDS)
 
 
@@ -287,7 +314,9 @@ def test_the_sample_has_what_the_cases_need(reference):
 
 
 @pytest.mark.parametrize("seed", arrival_seeds())
-def test_the_warehouse_equals_one_build_from_all_history_whatever_the_arrival_order(seed, versions, reference, tmp_path):
+def test_the_warehouse_equals_one_build_from_all_history_whatever_the_arrival_order(
+    seed, versions, reference, tmp_path
+):
     """The same final files, landed step by step with a build after each: every raw table, dbt
     table model and published mart ends as in the one-shot build."""
     schedule = arrival_schedule(seed, MONTHS)

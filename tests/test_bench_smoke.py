@@ -3,20 +3,36 @@ and the plain-pandas alternative gives the same balances as the warehouse. Not a
 
 import json
 
+import pytest
+
 from bench.__main__ import main
+
+pytestmark = pytest.mark.e2e
 
 FIELDS = {
     "generation": ["seconds", "peak_rss_bytes"],
     "bare_duckdb": ["seconds", "rows", "rows_per_second"],
-    "build": ["seconds", "transactions", "ingest_seconds", "transactions_ingest_seconds", "quality_gate_seconds",
-              "dbt_seconds", "peak_rss_bytes", "steps", "dbt_node_seconds"],
+    "build": [
+        "seconds",
+        "transactions",
+        "ingest_seconds",
+        "transactions_ingest_seconds",
+        "quality_gate_seconds",
+        "dbt_seconds",
+        "peak_rss_bytes",
+        "steps",
+        "dbt_node_seconds",
+    ],
     "ingest": ["rows_per_second", "bare_duckdb_rows_per_second", "share_of_bare_duckdb"],
     "pandas_alternative": ["seconds", "rows", "comparison", "build_over_pandas_time_ratio"],
 }
 
 
 def test_smoke_scale_runs_and_pandas_agrees_with_the_warehouse(tmp_path):
-    assert main(["smoke", "--repeat", "1", "--workdir", str(tmp_path / "work"), "--results", str(tmp_path), "--no-table"]) == 0
+    assert (
+        main(["smoke", "--repeat", "1", "--workdir", str(tmp_path / "work"), "--results", str(tmp_path), "--no-table"])
+        == 0
+    )
     result = json.loads((tmp_path / "smoke.json").read_text())
     for section, fields in FIELDS.items():
         assert all(f in result[section] for f in fields), (section, result[section].keys())
@@ -26,4 +42,7 @@ def test_smoke_scale_runs_and_pandas_agrees_with_the_warehouse(tmp_path):
     assert result["peak_rss_bytes"] > 0 and result["machine"]["cpus"] >= 1
     comparison = result["pandas_alternative"]["comparison"]
     assert comparison["agree"], comparison
-    assert comparison["rows_compared"] > 0 and comparison["outstanding_total_pandas"] == comparison["outstanding_total_mart"] > 0
+    assert (
+        comparison["rows_compared"] > 0
+        and comparison["outstanding_total_pandas"] == comparison["outstanding_total_mart"] > 0
+    )

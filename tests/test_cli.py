@@ -11,11 +11,17 @@ from dagster_project.cli.arguments import plain, resolve_province
 from dagster_project.cli.main import main
 from dagster_project.settings import read_warehouse
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture
 def empty_data(tmp_path, monkeypatch):
-    for name, path in [("PCW_DATA_DIR", tmp_path), ("PCW_LANDING_DIR", tmp_path / "landing"),
-                       ("PCW_WAREHOUSE", tmp_path / "warehouse.duckdb"), ("PCW_PUBLISHED_DIR", tmp_path / "published")]:
+    for name, path in [
+        ("PCW_DATA_DIR", tmp_path),
+        ("PCW_LANDING_DIR", tmp_path / "landing"),
+        ("PCW_WAREHOUSE", tmp_path / "warehouse.duckdb"),
+        ("PCW_PUBLISHED_DIR", tmp_path / "published"),
+    ]:
         monkeypatch.setenv(name, str(path))
     return tmp_path
 
@@ -28,12 +34,15 @@ def one_line_error(capsys) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize("argv, says", [
-    (["run", "--as-of", "2026-02-30"], "'2026-02-30' is not a date"),
-    (["kpis", "--as-of", "2024-13-01"], "'2024-13-01' is not a date"),
-    (["generate", "--start-year", "2030", "--end-year", "2020"], "--start-year 2030 is after --end-year 2020"),
-    (["generate", "--provinces", "99"], "unknown province '99'; valid: 01 "),
-])
+@pytest.mark.parametrize(
+    "argv, says",
+    [
+        (["run", "--as-of", "2026-02-30"], "'2026-02-30' is not a date"),
+        (["kpis", "--as-of", "2024-13-01"], "'2024-13-01' is not a date"),
+        (["generate", "--start-year", "2030", "--end-year", "2020"], "--start-year 2030 is after --end-year 2020"),
+        (["generate", "--provinces", "99"], "unknown province '99'; valid: 01 "),
+    ],
+)
 def test_a_bad_value_is_a_usage_error_in_one_line_before_any_work(argv, says, empty_data, capsys):
     with pytest.raises(SystemExit) as stopped:
         main(argv)
@@ -56,7 +65,6 @@ def test_provinces_by_code_or_by_name_as_people_type_them():
     assert plain("  Tỉnh  Đắk Lắk ") == "dak lak"
     with pytest.raises(Exception, match="valid: 01 Thành phố Hà Nội, 08 Tỉnh Tuyên Quang"):
         resolve_province("Tuyên", provinces)
-
 
 
 def test_a_reader_waits_for_the_writer_then_says_so_in_one_line(tmp_path):

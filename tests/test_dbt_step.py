@@ -2,7 +2,11 @@
 
 import os
 
+import pytest
+
 from dagster_project.defs.dbt_models import invocation_folder, prune_invocations
+
+pytestmark = pytest.mark.unit
 
 
 def test_old_dbt_invocation_folders_are_pruned(tmp_path):
@@ -12,7 +16,12 @@ def test_old_dbt_invocation_folders_are_pruned(tmp_path):
         os.utime(folder, (1_000_000 + age, 1_000_000 + age))
     (tmp_path / "manifest.json").write_text("{}")
     prune_invocations(folders[0], keep=3)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["dbt_models-0", "dbt_models-1", "dbt_models-2", "manifest.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "dbt_models-0",
+        "dbt_models-1",
+        "dbt_models-2",
+        "manifest.json",
+    ]
 
 
 def test_a_build_starts_from_the_last_parse_with_the_same_vars(tmp_path):

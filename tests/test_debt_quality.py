@@ -3,6 +3,11 @@
 The sample runs from 2022 so that its ledger holds loans going overdue, extended, frozen and
 written off (a 2024 start has almost none)."""
 
+import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -11,9 +16,11 @@ import pandas as pd
 import pytest
 
 from dagster_project.ingest.admin_units import commune_crosswalk
+from dagster_project.settings import DBT_PROJECT_DIR, Settings
 from sample_data import GenerationConfig
-from dagster_project.settings import Settings
 from tests.conftest import build_sample_warehouse
+
+pytestmark = pytest.mark.integration
 
 SAMPLE = GenerationConfig(communes=3, start_year=2022, end_year=2025)
 CELL = ["new_commune_code", "program_code", "organisation_code"]
@@ -54,7 +61,8 @@ def buckets_at(t: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     rows = t[t.transaction_date <= as_of]
     balances = {
         b: (rows.principal_amount.where(rows.to_bucket == b, 0) - rows.principal_amount.where(rows.from_bucket == b, 0))
-        .groupby(rows.loan_id).sum()
+        .groupby(rows.loan_id)
+        .sum()
         for b in ("current", "overdue", "frozen")
     }
     frame = pd.DataFrame(balances).fillna(0).astype(np.int64)
@@ -81,8 +89,15 @@ def in_month(series: pd.Series, as_of: pd.Timestamp) -> pd.Series:
 
 
 def mart_cells(settings: Settings, as_of: pd.Timestamp, columns: str) -> pd.DataFrame:
-    return query(settings, f"select new_commune_code, program_code, organisation_code, {columns} from mart_debt_quality "
-                           f"where as_of_date = date '{as_of:%Y-%m-%d}'").set_index(CELL).sort_index()
+    return (
+        query(
+            settings,
+            f"select new_commune_code, program_code, organisation_code, {columns} from mart_debt_quality "
+            f"where as_of_date = date '{as_of:%Y-%m-%d}'",
+        )
+        .set_index(CELL)
+        .sort_index()
+    )
 
 
 def test_the_sample_has_troubled_loans(ledger):
@@ -91,18 +106,65 @@ def test_the_sample_has_troubled_loans(ledger):
     assert {"transfer_to_overdue", "extension", "freeze", "write_off"} <= types
 
 
-def test_every_loan_state_satisfies_the_balance_identity(warehouse):
-    state = query(warehouse, "select current_principal, overdue_principal, frozen_principal, outstanding_principal "
-                             "from int_loan_state__month_end")
-    assert len(state) > 0
-    assert (state.outstanding_principal == state.current_principal + state.overdue_principal + state.frozen_principal).all()
-    assert (state[["current_principal", "overdue_principal", "frozen_principal"]] >= 0).all().all()
+def dbt_test_outcomes(warehouse: Path, model: str, target: Path) -> dict[str, str]:
+    """`dbt test` of one model's data tests on `warehouse`: each test's expression (or name) and status."""
+    target.mkdir()
+    partial_parse = Path(os.environ["DBT_TARGET_PATH"]) / "partial_parse.msgpack"  # tests/conftest.py
+    if partial_parse.exists():
+        shutil.copy(partial_parse, target)
+    dbt = Path(sys.executable).with_name("dbt")
+    subprocess.run(
+        [
+            str(dbt),
+            "test",
+            "--select",
+            model,
+            "--exclude",
+            "test_type:unit",
+            "--target-path",
+            str(target),
+            "--log-path",
+            str(target),
+            "--quiet",
+        ],
+        cwd=DBT_PROJECT_DIR,
+        env={**os.environ, "PCW_WAREHOUSE": str(warehouse)},
+        capture_output=True,
+    )
+    nodes = json.loads((target / "manifest.json").read_text(encoding="utf-8"))["nodes"]
+    results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))["results"]
+    tests = {r["unique_id"]: nodes[r["unique_id"]] for r in results}
+    names = {
+        uid: node.get("test_metadata", {}).get("kwargs", {}).get("expression", node["name"])
+        for uid, node in tests.items()
+    }
+    return {names[r["unique_id"]]: r["status"] for r in results}
+
+
+def test_a_loan_state_off_the_balance_identity_fails_the_builds_dbt_test(warehouse, tmp_path):
+    """The balance identity of every loan state is a dbt test of the build (passed, or the fixture
+    would have failed): on a copy where one loan's month-end state breaks it, that test fails, and
+    only it."""
+    copy = tmp_path / "warehouse.duckdb"  # the file name dbt's profile gives the catalog
+    shutil.copy(warehouse.warehouse_path, copy)
+    with duckdb.connect(str(copy)) as conn:
+        conn.execute(
+            "update main.int_loan_state__month_end set outstanding_principal = outstanding_principal + 1 "
+            "where rowid = (select min(rowid) from main.int_loan_state__month_end where outstanding_principal > 0)"
+        )
+    outcomes = dbt_test_outcomes(copy, "int_loan_state__month_end", tmp_path / "target")
+    failed = [test for test, status in outcomes.items() if status in ("fail", "error")]
+    assert len(outcomes) > 5, outcomes
+    assert failed == ["outstanding_principal = current_principal + overdue_principal + frozen_principal"], outcomes
 
 
 def test_loan_states_equal_the_ledger_at_each_month_end(warehouse, ledger):
     t, _ = ledger
-    state = query(warehouse, "select loan_id, as_of_date, current_principal, overdue_principal, frozen_principal, "
-                             "days_past_due from int_loan_state__month_end")
+    state = query(
+        warehouse,
+        "select loan_id, as_of_date, current_principal, overdue_principal, frozen_principal, "
+        "days_past_due from int_loan_state__month_end",
+    )
     troubled = set(t.loan_id[t.to_bucket == "overdue"])
     late_rows = ever_overdue(t)
     checked = 0
@@ -113,7 +175,9 @@ def test_loan_states_equal_the_ledger_at_each_month_end(warehouse, ledger):
         actual = actual[actual[["current_principal", "overdue_principal", "frozen_principal"]].sum(axis=1) != 0]
         assert sorted(actual.index) == sorted(expected.index)
         for bucket in ("current", "overdue", "frozen"):
-            assert (actual[f"{bucket}_principal"].astype(np.int64) == expected[bucket].reindex(actual.index)).all(), bucket
+            assert (actual[f"{bucket}_principal"].astype(np.int64) == expected[bucket].reindex(actual.index)).all(), (
+                bucket
+            )
         for loan_id in sorted(troubled & set(expected.index[expected.overdue > 0])):
             assert actual.days_past_due[loan_id] == days_past_due(late_rows, loan_id, as_of), (loan_id, as_of)
             checked += 1
@@ -144,7 +208,9 @@ def test_overdue_principal_and_par30_equal_a_recomputation(warehouse, ledger):
 
 def test_frozen_debt_by_cause_equals_a_recomputation(warehouse, ledger):
     t, loans = ledger
-    mart = query(warehouse, "select as_of_date, new_commune_code, cause_code, frozen_principal from mart_frozen_debt_by_cause")
+    mart = query(
+        warehouse, "select as_of_date, new_commune_code, cause_code, frozen_principal from mart_frozen_debt_by_cause"
+    )
     freezes = t[t.transaction_type == "freeze"]
     assert len(mart) > 0
     for as_of in month_ends(t):
@@ -152,22 +218,40 @@ def test_frozen_debt_by_cause_equals_a_recomputation(warehouse, ledger):
         frozen = balances[balances.frozen > 0]
         # the cause of each loan's latest freeze
         cause = freezes[freezes.transaction_date <= as_of].groupby("loan_id").cause_code.last()
-        expected = (frozen.assign(cause_code=cause.reindex(frozen.index), new_commune_code=loans.new_commune_code)
-                    .groupby(["new_commune_code", "cause_code"]).frozen.sum().sort_index())
-        actual = (mart[mart.as_of_date == as_of].set_index(["new_commune_code", "cause_code"])
-                  .frozen_principal.astype(np.int64).sort_index())
+        expected = (
+            frozen.assign(cause_code=cause.reindex(frozen.index), new_commune_code=loans.new_commune_code)
+            .groupby(["new_commune_code", "cause_code"])
+            .frozen.sum()
+            .sort_index()
+        )
+        actual = (
+            mart[mart.as_of_date == as_of]
+            .set_index(["new_commune_code", "cause_code"])
+            .frozen_principal.astype(np.int64)
+            .sort_index()
+        )
         pd.testing.assert_series_equal(actual, expected, check_names=False, check_dtype=False, check_index_type=False)
 
 
 def test_aging_buckets_split_the_overdue_principal(warehouse, ledger):
     edges = pd.read_csv(SEEDS / "overdue_aging_buckets.csv")
-    aging = query(warehouse, "select as_of_date, new_commune_code, program_code, organisation_code, aging_bucket, "
-                             "overdue_principal from mart_overdue_aging")
-    quality = query(warehouse, "select as_of_date, new_commune_code, program_code, organisation_code, overdue_principal "
-                               "from mart_debt_quality where overdue_principal > 0")
+    aging = query(
+        warehouse,
+        "select as_of_date, new_commune_code, program_code, organisation_code, aging_bucket, "
+        "overdue_principal from mart_overdue_aging",
+    )
+    quality = query(
+        warehouse,
+        "select as_of_date, new_commune_code, program_code, organisation_code, overdue_principal "
+        "from mart_debt_quality where overdue_principal > 0",
+    )
     by_cell = aging.groupby(["as_of_date", *CELL]).overdue_principal.sum().sort_index()
-    pd.testing.assert_series_equal(by_cell, quality.set_index(["as_of_date", *CELL]).overdue_principal.sort_index(),
-                                   check_names=False, check_dtype=False)
+    pd.testing.assert_series_equal(
+        by_cell,
+        quality.set_index(["as_of_date", *CELL]).overdue_principal.sort_index(),
+        check_names=False,
+        check_dtype=False,
+    )
     # and each bucket holds the overdue of the loans whose recomputed days past due fall in its range
     t, loans = ledger
     expected = []
@@ -177,9 +261,12 @@ def test_aging_buckets_split_the_overdue_principal(warehouse, ledger):
         late = balances[balances.overdue > 0].join(loans[CELL])
         for loan_id, row in late.iterrows():
             dpd = days_past_due(late_rows, loan_id, as_of)
-            [bucket] = edges.aging_bucket[(edges.min_days_past_due <= dpd)
-                                          & (edges.max_days_past_due.isna() | (edges.max_days_past_due >= dpd))]
-            expected.append({"as_of_date": as_of, **row[CELL].to_dict(), "aging_bucket": bucket, "overdue_principal": row.overdue})
+            [bucket] = edges.aging_bucket[
+                (edges.min_days_past_due <= dpd) & (edges.max_days_past_due.isna() | (edges.max_days_past_due >= dpd))
+            ]
+            expected.append(
+                {"as_of_date": as_of, **row[CELL].to_dict(), "aging_bucket": bucket, "overdue_principal": row.overdue}
+            )
     keys = ["as_of_date", *CELL, "aging_bucket"]
     expected = pd.DataFrame(expected).groupby(keys).overdue_principal.sum().sort_index()
     actual = aging.set_index(keys).overdue_principal.sort_index()
@@ -190,24 +277,42 @@ def test_aging_buckets_split_the_overdue_principal(warehouse, ledger):
 def test_principal_collection_and_write_offs_equal_a_recomputation(warehouse, ledger):
     t, loans = ledger
     root = warehouse.landing_dir
-    schedules = pd.read_csv(next((root / "loan_schedules").glob("*/*.csv")), encoding="utf-8-sig", parse_dates=["due_date"])
+    schedules = pd.read_csv(
+        next((root / "loan_schedules").glob("*/*.csv")), encoding="utf-8-sig", parse_dates=["due_date"]
+    )
     months = month_ends(t)
     t = t.assign(month=t.transaction_date + pd.offsets.MonthEnd(0))
     extensions = t[t.transaction_type == "extension"]
     # principal falling due: the schedule's instalments, moved by extensions to their new due month
-    due = pd.concat([
-        schedules.assign(month=schedules.due_date + pd.offsets.MonthEnd(0))[["loan_id", "month", "principal_due"]],
-        extensions.assign(principal_due=-extensions.principal_amount)[["loan_id", "month", "principal_due"]],
-        extensions.assign(month=pd.to_datetime(extensions.new_due_date) + pd.offsets.MonthEnd(0),
-                          principal_due=extensions.principal_amount)[["loan_id", "month", "principal_due"]],
-    ]).groupby(["loan_id", "month"]).principal_due.sum().clip(lower=0)
-    repaid = t[(t.transaction_type == "principal_repayment") & (t.from_bucket == "current")].groupby(["loan_id", "month"]).principal_amount.sum()
+    due = (
+        pd.concat(
+            [
+                schedules.assign(month=schedules.due_date + pd.offsets.MonthEnd(0))[
+                    ["loan_id", "month", "principal_due"]
+                ],
+                extensions.assign(principal_due=-extensions.principal_amount)[["loan_id", "month", "principal_due"]],
+                extensions.assign(
+                    month=pd.to_datetime(extensions.new_due_date) + pd.offsets.MonthEnd(0),
+                    principal_due=extensions.principal_amount,
+                )[["loan_id", "month", "principal_due"]],
+            ]
+        )
+        .groupby(["loan_id", "month"])
+        .principal_due.sum()
+        .clip(lower=0)
+    )
+    repaid = (
+        t[(t.transaction_type == "principal_repayment") & (t.from_bucket == "current")]
+        .groupby(["loan_id", "month"])
+        .principal_amount.sum()
+    )
     brought = t[t.transaction_type == "opening_balance"].groupby(["loan_id", "month"]).principal_amount.sum()
     for as_of in months[6::9]:
         due_now = in_month(due, as_of)
         # what the loan still owed current at the start of the month caps what can fall due
-        start = (buckets_at(t, months[months.index(as_of) - 1]).current.reindex(due_now.index).fillna(0)
-                 + in_month(brought, as_of).reindex(due_now.index).fillna(0))
+        start = buckets_at(t, months[months.index(as_of) - 1]).current.reindex(due_now.index).fillna(0) + in_month(
+            brought, as_of
+        ).reindex(due_now.index).fillna(0)
         frame = pd.DataFrame({"due": np.minimum(due_now, start)})
         frame["collected"] = np.minimum(in_month(repaid, as_of).reindex(frame.index).fillna(0), frame.due)
         expected = frame.join(loans[CELL]).groupby(CELL)[["due", "collected"]].sum()
@@ -220,11 +325,18 @@ def test_principal_collection_and_write_offs_equal_a_recomputation(warehouse, le
 
     written = t[t.transaction_type == "write_off"].join(loans[CELL], on="loan_id")
     assert len(written) > 0
-    mart = query(warehouse, "select as_of_date, new_commune_code, program_code, organisation_code, principal_written_off_to_date "
-                            "from mart_debt_quality")
+    mart = query(
+        warehouse,
+        "select as_of_date, new_commune_code, program_code, organisation_code, principal_written_off_to_date "
+        "from mart_debt_quality",
+    )
     for row in mart[mart.principal_written_off_to_date > 0].itertuples():
-        cell = written[(written.new_commune_code == row.new_commune_code) & (written.program_code == row.program_code)
-                       & (written.organisation_code == row.organisation_code) & (written.transaction_date <= row.as_of_date)]
+        cell = written[
+            (written.new_commune_code == row.new_commune_code)
+            & (written.program_code == row.program_code)
+            & (written.organisation_code == row.organisation_code)
+            & (written.transaction_date <= row.as_of_date)
+        ]
         assert row.principal_written_off_to_date == cell.principal_amount.sum()
     assert mart.principal_written_off_to_date.max() > 0
 
@@ -233,7 +345,12 @@ def test_communes_without_overdue_are_the_communes_whose_overdue_is_zero(warehou
     t, loans = ledger
     mart = query(warehouse, "select as_of_date, new_commune_code, has_no_overdue from mart_communes_without_overdue")
     for as_of in month_ends(t)[::4]:
-        balances = buckets_at(t, as_of).join(loans.new_commune_code).groupby("new_commune_code")[["overdue", "outstanding"]].sum()
+        balances = (
+            buckets_at(t, as_of)
+            .join(loans.new_commune_code)
+            .groupby("new_commune_code")[["overdue", "outstanding"]]
+            .sum()
+        )
         balances = balances[balances.outstanding > 0]
         actual = mart[mart.as_of_date == as_of].set_index("new_commune_code").has_no_overdue.sort_index()
         pd.testing.assert_series_equal(actual, (balances.overdue == 0).sort_index(), check_names=False)
@@ -253,7 +370,9 @@ def test_interest_due_and_collected_equal_a_recomputation(warehouse, ledger):
         current = before.current.add(brought, fill_value=0)
         overdue = before.overdue.reindex(current.index).fillna(0)
         # a month's interest on the balances it started with, overdue at the overdue rate, rounded half up
-        accrued = np.floor((current * rate.reindex(current.index) + overdue * overdue_rate.reindex(current.index)) / 1200 + 0.5)
+        accrued = np.floor(
+            (current * rate.reindex(current.index) + overdue * overdue_rate.reindex(current.index)) / 1200 + 0.5
+        )
         collected = this_month[this_month.transaction_type != "write_off"].groupby("loan_id").interest_amount.sum()
         frame = pd.DataFrame({"due": accrued})
         frame["collected"] = np.minimum(collected.reindex(frame.index).fillna(0), frame.due)
@@ -264,15 +383,22 @@ def test_interest_due_and_collected_equal_a_recomputation(warehouse, ledger):
         assert list(mart.index) == list(expected.index), as_of
         assert (mart.interest_due.astype(np.int64) == expected.due).all()
         assert (mart.interest_collected_of_due.astype(np.int64) == expected.collected).all()
-        np.testing.assert_allclose(mart.interest_collection_rate.astype(float), expected.collected / expected.due, rtol=1e-9)
+        np.testing.assert_allclose(
+            mart.interest_collection_rate.astype(float), expected.collected / expected.due, rtol=1e-9
+        )
 
 
 def test_debt_quality_balances_equal_the_outstanding_balance_mart(warehouse):
     keys = "as_of_date, new_commune_code, program_code, organisation_code"
     sums = "sum(current_principal) as current_principal, sum(overdue_principal) as overdue_principal, sum(frozen_principal) as frozen_principal"
     # (units owing nothing on either side are left out: the balance mart keeps zero rows for growth)
-    quality, outstanding = (query(warehouse, f"select {keys}, {sums} from {mart} group by {keys} "
-                                             f"having sum(current_principal + overdue_principal + frozen_principal) <> 0 order by {keys}")
-                            for mart in ("mart_debt_quality", "mart_outstanding_balance"))
+    quality, outstanding = (
+        query(
+            warehouse,
+            f"select {keys}, {sums} from {mart} group by {keys} "
+            f"having sum(current_principal + overdue_principal + frozen_principal) <> 0 order by {keys}",
+        )
+        for mart in ("mart_debt_quality", "mart_outstanding_balance")
+    )
     assert len(quality) > 0
     pd.testing.assert_frame_equal(quality, outstanding, check_dtype=False)

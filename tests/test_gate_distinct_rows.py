@@ -3,28 +3,45 @@ unexpected counts are those of validating every row, and the examples name the r
 
 import duckdb
 import pandas as pd
+import pytest
 
 from dagster_project.quality.expectations import load_suite, suite_columns, validate_frame, validate_table
+
+pytestmark = pytest.mark.unit
 
 
 def _transactions(conn, rows: list[dict]) -> None:
     frame = pd.DataFrame(rows)
     conn.execute("create schema if not exists raw")
+    conn.register("frame", frame)
     conn.execute("create or replace table raw.transactions as select * from frame")
 
 
 def _row(i: int, **changes) -> dict:
-    row = {"transaction_id": f"T{i}", "loan_id": f"L{i % 3}", "transaction_date": pd.Timestamp("2024-03-15"),
-           "transaction_type": "interest_payment", "principal_amount": 0, "interest_amount": 1000 * i,
-           "from_bucket": None, "to_bucket": None, "cause_code": None, "commune_code": "02200",
-           "source_file": "transactions/08/transactions_08_2024-03.parquet"}
+    row = {
+        "transaction_id": f"T{i}",
+        "loan_id": f"L{i % 3}",
+        "transaction_date": pd.Timestamp("2024-03-15"),
+        "transaction_type": "interest_payment",
+        "principal_amount": 0,
+        "interest_amount": 1000 * i,
+        "from_bucket": None,
+        "to_bucket": None,
+        "cause_code": None,
+        "commune_code": "02200",
+        "source_file": "transactions/08/transactions_08_2024-03.parquet",
+    }
     return row | changes
 
 
 def test_distinct_rows_give_the_outcome_of_every_row():
     suite = load_suite("raw", "transactions")
-    rows = [_row(i) for i in range(50)] + [_row(50, commune_code=None), _row(51, loan_id=None),
-                                           _row(52, loan_id=None), _row(53, transaction_date=None)]
+    rows = [_row(i) for i in range(50)] + [
+        _row(50, commune_code=None),
+        _row(51, loan_id=None),
+        _row(52, loan_id=None),
+        _row(53, transaction_date=None),
+    ]
     with duckdb.connect() as conn:
         _transactions(conn, [_row(i) for i in range(50)])
         assert all(o.success for o in validate_table(conn, "raw", "transactions", ["2024-03"]))

@@ -14,6 +14,8 @@ import pytest
 from dagster_project.ingest.admin_units import commune_crosswalk
 from dagster_project.settings import Settings
 
+pytestmark = pytest.mark.integration
+
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
 MONTH = pd.Timestamp("2025-03-31")
@@ -43,9 +45,17 @@ def landing(warehouse):
     schedules = csv("loan_schedules")
     schedules["due_date"] = pd.to_datetime(schedules.due_date)
     schedules["principal_due"] = schedules.principal_due.astype(np.int64)
-    return {"transactions": t, "savings": savings, "loans": loans, "schedules": schedules,
-            "groups": csv("groups"), "points": csv("transaction_points"), "borrowers": csv("borrowers"),
-            "certified": csv("certified_households"), "capital": csv("capital_sources")}
+    return {
+        "transactions": t,
+        "savings": savings,
+        "loans": loans,
+        "schedules": schedules,
+        "groups": csv("groups"),
+        "points": csv("transaction_points"),
+        "borrowers": csv("borrowers"),
+        "certified": csv("certified_households"),
+        "capital": csv("capital_sources"),
+    }
 
 
 def query(settings: Settings, sql: str) -> pd.DataFrame:
@@ -59,7 +69,9 @@ def month_end(dates: pd.Series) -> pd.Series:
 
 def bucket_balance(t: pd.DataFrame, bucket: str, upto: pd.Timestamp) -> pd.Series:
     rows = t[t.transaction_date <= upto]
-    moved = rows.principal_amount.where(rows.to_bucket == bucket, 0) - rows.principal_amount.where(rows.from_bucket == bucket, 0)
+    moved = rows.principal_amount.where(rows.to_bucket == bucket, 0) - rows.principal_amount.where(
+        rows.from_bucket == bucket, 0
+    )
     return moved.groupby(rows.loan_id).sum()
 
 
@@ -71,24 +83,37 @@ def group_measures(data: dict, group_id: str, as_of: pd.Timestamp) -> dict:
     outstanding = sum(bucket_balance(t, b, as_of).sum() for b in ("current", "overdue", "frozen"))
     overdue = bucket_balance(t, "overdue", as_of).sum()
     rates = loans.annual_rate.astype(float), loans.overdue_annual_rate.astype(float)
-    interest_due = round((bucket_balance(t, "current", previous).reindex(loans.index, fill_value=0) * rates[0]
-                          + bucket_balance(t, "overdue", previous).reindex(loans.index, fill_value=0) * rates[1]).sum() / 1200)
+    interest_due = round(
+        (
+            bucket_balance(t, "current", previous).reindex(loans.index, fill_value=0) * rates[0]
+            + bucket_balance(t, "overdue", previous).reindex(loans.index, fill_value=0) * rates[1]
+        ).sum()
+        / 1200
+    )
     s = data["schedules"]
     principal_due = s[s.loan_id.isin(loans.index) & (month_end(s.due_date) == as_of)].principal_due.sum()
     sv = data["savings"][data["savings"].group_id == group_id]
     this, last = sv[month_end(sv.deposit_date) == as_of], sv[month_end(sv.deposit_date) == previous]
     days = data["points"].set_index("transaction_point_id").transaction_day.astype(int)
-    activity = pd.concat([this[["deposit_date", "transaction_point_id"]].set_axis(["d", "tp"], axis=1),
-                          in_month[["transaction_date", "transaction_point_id"]].set_axis(["d", "tp"], axis=1)])
+    activity = pd.concat(
+        [
+            this[["deposit_date", "transaction_point_id"]].set_axis(["d", "tp"], axis=1),
+            in_month[["transaction_date", "transaction_point_id"]].set_axis(["d", "tp"], axis=1),
+        ]
+    )
     group = data["groups"].set_index("group_id").loc[group_id]
     return {
         "members_with_savings": this.depositing_members.sum() / int(group.member_count),
         "overdue_ratio": overdue / outstanding if outstanding > 0 else 0,
         "interest_collection": in_month.interest_amount.sum() / interest_due if interest_due > 0 else 1,
-        "principal_collection": (in_month.principal_amount.where(in_month.transaction_type == "principal_repayment", 0).sum()
-                                 / principal_due if principal_due > 0 else 1),
-        "savings_growth": (this.amount.sum() / last.amount.sum() if last.amount.sum() > 0
-                           else 1 if this.amount.sum() > 0 else 0),
+        "principal_collection": (
+            in_month.principal_amount.where(in_month.transaction_type == "principal_repayment", 0).sum() / principal_due
+            if principal_due > 0
+            else 1
+        ),
+        "savings_growth": (
+            this.amount.sum() / last.amount.sum() if last.amount.sum() > 0 else 1 if this.amount.sum() > 0 else 0
+        ),
         "attendance": float((activity.d.dt.day == activity.tp.map(days)).any()),
     }
 
@@ -104,13 +129,18 @@ def test_a_groups_score_equals_the_seed_rules_applied_to_the_raw_ledger(warehous
     total = 0.0
     for code, value in measures.items():
         c = criteria.loc[code]
-        points = round(c.max_points * min(1, max(0, (value - c.zero_points_at) / (c.full_points_at - c.zero_points_at))), 2)
+        points = round(
+            c.max_points * min(1, max(0, (value - c.zero_points_at) / (c.full_points_at - c.zero_points_at))), 2
+        )
         assert float(row[f"{code}_points"]) == pytest.approx(points, abs=0.011), code
         total += points
     assert float(row.score) == pytest.approx(total, abs=0.02)
     band = bands[(bands.min_score <= float(row.score)) & (float(row.score) < bands.max_score)].rating.iloc[0]
     assert row.rating == band
-    by_rating = query(warehouse, f"select rating, sum(group_count) n from mart_groups_by_rating where as_of_date = '{MONTH.date()}' group by rating")
+    by_rating = query(
+        warehouse,
+        f"select rating, sum(group_count) n from mart_groups_by_rating where as_of_date = '{MONTH.date()}' group by rating",
+    )
     assert by_rating.set_index("rating").n.to_dict() == card.rating.value_counts().to_dict()
 
 
@@ -121,8 +151,11 @@ def test_fees_for_one_organisation_month_are_collected_interest_times_the_rates(
     t["organisation_code"] = t.group_id.map(groups.organisation_code)
     interest = t[t.organisation_code == "HPN"].groupby("group_id").interest_amount.sum()
     half_up = lambda x: np.floor(x + 0.5).astype(np.int64)  # noqa: E731
-    fees = query(warehouse, f"""select sum(interest_collected) i, sum(organisation_fee) f, sum(group_commission) c
-                                from mart_entrustment_fees where as_of_date = '{MONTH.date()}' and organisation_code = 'HPN'""").iloc[0]
+    fees = query(
+        warehouse,
+        f"""select sum(interest_collected) i, sum(organisation_fee) f, sum(group_commission) c
+                                from mart_entrustment_fees where as_of_date = '{MONTH.date()}' and organisation_code = 'HPN'""",
+    ).iloc[0]
     assert fees.i == interest.sum() > 0
     assert fees.f == half_up(interest * rates["organisation_fee"]).sum()
     assert fees.c == half_up(interest * rates["group_commission"]).sum()
@@ -138,15 +171,23 @@ def test_local_capital_multiple_against_a_base_year_the_sample_has(warehouse, la
     copy = tmp_path / "warehouse.duckdb"
     shutil.copy(warehouse.warehouse_path, copy)
     dbt_vars = {**replace(warehouse, warehouse_path=copy).dbt_vars(), "capital_base_year": 2024}
-    subprocess.run(["dbt", "run", "--profiles-dir", ".", "-s", "mart_capital_sources", "--vars", json.dumps(dbt_vars)],
-                   cwd=ROOT / "dbt", check=True, capture_output=True)
+    subprocess.run(
+        ["dbt", "run", "--profiles-dir", ".", "-s", "mart_capital_sources", "--vars", json.dumps(dbt_vars)],
+        cwd=ROOT / "dbt",
+        check=True,
+        capture_output=True,
+    )
     with duckdb.connect(str(copy), read_only=True) as conn:
-        mart = conn.execute("select capital_year, year_end_balance, multiple_of_base_year, share_of_total_capital "
-                            "from mart_capital_sources where source = 'local' order by capital_year").df()
+        mart = conn.execute(
+            "select capital_year, year_end_balance, multiple_of_base_year, share_of_total_capital "
+            "from mart_capital_sources where source = 'local' order by capital_year"
+        ).df()
     assert mart.year_end_balance.tolist() == [local[local.year <= y].signed.sum() for y in (2024, 2025)]
     assert float(mart.multiple_of_base_year.iloc[1]) == pytest.approx(expected, rel=1e-6)
     total_2025 = capital[capital.year <= 2025].signed.sum()
-    assert float(mart.share_of_total_capital.iloc[1]) == pytest.approx(mart.year_end_balance.iloc[1] / total_2025, rel=1e-6)
+    assert float(mart.share_of_total_capital.iloc[1]) == pytest.approx(
+        mart.year_end_balance.iloc[1] / total_2025, rel=1e-6
+    )
     # in the module's warehouse the base year 2014 is before the ledger: no multiple rather than a wrong one
     assert query(warehouse, "select count(multiple_of_base_year) n from mart_capital_sources").n.iloc[0] == 0
 
@@ -159,7 +200,9 @@ def test_eligibility_exceptions_are_the_loans_off_the_certified_list(warehouse, 
     checked["household_id"] = checked.borrower_id.map(borrowers.set_index("borrower_id").household_id)
     checked = checked[checked.year.isin(set(certified.certification_year))]
     listed = set(zip(certified.certification_year, certified.household_id, certified.category))
-    on_list = [(y, h, required[p]) in listed for y, h, p in zip(checked.year, checked.household_id, checked.program_code)]
+    on_list = [
+        (y, h, required[p]) in listed for y, h, p in zip(checked.year, checked.household_id, checked.program_code)
+    ]
     expected = set(checked.loan_id[~np.array(on_list)])
     mart = query(warehouse, "select loan_id, borrower_key from mart_eligibility_exceptions")
     assert set(mart.loan_id) == expected
@@ -176,13 +219,22 @@ def test_mobile_banking_rate_per_new_commune(warehouse, landing):
     owing = loans[loans.loan_id.isin(owing[owing > 0].index)][["new_commune_code", "borrower_id"]].drop_duplicates()
     owing["mobile"] = owing.borrower_id.map(borrowers.set_index("borrower_id").mobile_banking.str.lower() == "true")
     expected = owing.groupby("new_commune_code").agg(n=("borrower_id", "size"), m=("mobile", "sum"))
-    mart = query(warehouse, f"select * from mart_mobile_banking where as_of_date = '{MONTH.date()}'").set_index("new_commune_code")
+    mart = query(warehouse, f"select * from mart_mobile_banking where as_of_date = '{MONTH.date()}'").set_index(
+        "new_commune_code"
+    )
     assert mart.borrowers_with_outstanding.to_dict() == expected.n.to_dict()
     assert mart.borrowers_with_mobile_banking.to_dict() == expected.m.to_dict()
     assert np.allclose(mart.mobile_banking_rate.astype(float), (expected.m / expected.n).reindex(mart.index))
 
 
 def test_every_mart_has_rows(warehouse):
-    for mart in ("mart_group_scorecard", "mart_groups_by_rating", "mart_entrustment_fees", "mart_capital_sources",
-                 "mart_policy_outcomes", "mart_eligibility_exceptions", "mart_mobile_banking"):
+    for mart in (
+        "mart_group_scorecard",
+        "mart_groups_by_rating",
+        "mart_entrustment_fees",
+        "mart_capital_sources",
+        "mart_policy_outcomes",
+        "mart_eligibility_exceptions",
+        "mart_mobile_banking",
+    ):
         assert query(warehouse, f"select count(*) n from {mart}").n.iloc[0] > 0, mart

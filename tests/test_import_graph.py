@@ -6,6 +6,10 @@ Imports inside functions count too: one that closes a cycle only hides it until 
 import ast
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.unit
+
 PACKAGE = "dagster_project"
 ROOT = Path(__file__).resolve().parent.parent / PACKAGE
 
@@ -36,7 +40,8 @@ def import_graph() -> tuple[dict[str, set[str]], list[tuple[str, int, str]]]:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         in_function = {
             id(inner)
-            for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
             for inner in ast.walk(node)
         }
         for node in ast.walk(tree):
@@ -57,7 +62,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
     def visit(module: str) -> list[str] | None:
         if module in path:
-            return path[path.index(module):] + [module]
+            return path[path.index(module) :] + [module]
         if module in done:
             return None
         path.append(module)
@@ -92,7 +97,7 @@ def test_no_module_of_the_package_imports_itself_back_at_module_level():
 
 def test_imports_inside_functions_close_no_cycle_either():
     graph, in_functions = import_graph()
-    for module, line, imported in in_functions:
+    for module, _line, imported in in_functions:
         graph[module] = graph[module] | {imported}
     cycle = find_cycle(graph)
     assert cycle is None, f"{' -> '.join(cycle)}; imports inside functions: {in_functions}"
@@ -106,11 +111,13 @@ def test_the_ingest_modules_import_nothing_inside_functions():
 
 if __name__ == "__main__":  # a report: every import made inside a function, and any cycle
     graph, in_functions = import_graph()
-    print(f"{len(MODULES)} modules, {sum(map(len, graph.values()))} imports between them at module level, "
-          f"{len(in_functions)} inside functions")
+    print(
+        f"{len(MODULES)} modules, {sum(map(len, graph.values()))} imports between them at module level, "
+        f"{len(in_functions)} inside functions"
+    )
     for module, line, imported in in_functions:
         print(f"  inside a function: {MODULES[module].relative_to(ROOT.parent)}:{line} imports {imported}")
     print("cycle at module level:", find_cycle(graph))
-    for module, line, imported in in_functions:
+    for module, _line, imported in in_functions:
         graph[module] = graph[module] | {imported}
     print("cycle counting imports inside functions:", find_cycle(graph))

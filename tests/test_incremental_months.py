@@ -7,23 +7,32 @@ from datetime import date
 
 import dagster as dg
 import duckdb
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-import pandas as pd
 import pytest
 
 from dagster_project.definitions import build_definitions
 from dagster_project.outputs.fingerprint import table_fingerprints
-from dagster_project.warehouse.recompute import last_window
 from dagster_project.settings import Settings
+from dagster_project.warehouse.recompute import last_window
 from tests.conftest import SMALL_SAMPLE, build_sample_warehouse
 from tests.tiny_landing import rewrite_control
 
+pytestmark = pytest.mark.integration
+
 LOAN_MONTH_TABLES = [
-    "int_loan_balances__month_end", "int_loan_state__month_end", "int_group_months",
-    "mart_outstanding_balance", "mart_group_outstanding", "mart_debt_quality", "mart_group_scorecard",
-    "mart_province_headlines", "mart_mobile_banking", "mart_entrustment_fees",
+    "int_loan_balances__month_end",
+    "int_loan_state__month_end",
+    "int_group_months",
+    "mart_outstanding_balance",
+    "mart_group_outstanding",
+    "mart_debt_quality",
+    "mart_group_scorecard",
+    "mart_province_headlines",
+    "mart_mobile_banking",
+    "mart_entrustment_fees",
 ]
 LAST_MONTH = "2025-12"
 
@@ -33,7 +42,9 @@ def run_jobs(settings: Settings, *jobs: tuple[str, str | None, dict | None]) -> 
     with dg.DagsterInstance.ephemeral() as instance:
         for job, partition, ops_config in jobs:
             result = defs.resolve_job_def(job).execute_in_process(
-                instance=instance, partition_key=partition, raise_on_error=False,
+                instance=instance,
+                partition_key=partition,
+                raise_on_error=False,
                 run_config={"ops": ops_config} if ops_config else None,
             )
             assert result.success, f"{job} failed"
@@ -111,7 +122,10 @@ def test_a_resent_month_recomputes_from_there_on_and_equals_a_full_refresh(month
     assert last_recomputed_from(refreshed) is None
     assert loan_month_tables(settings) == loan_month_tables(refreshed)
     # the re-send did change them
-    assert loan_month_tables(settings)["int_loan_balances__month_end"] != loan_month_tables(month_by_month)["int_loan_balances__month_end"]
+    assert (
+        loan_month_tables(settings)["int_loan_balances__month_end"]
+        != loan_month_tables(month_by_month)["int_loan_balances__month_end"]
+    )
 
 
 def test_a_register_resent_unchanged_recomputes_nothing(month_by_month, tmp_path):
@@ -134,7 +148,9 @@ def test_a_changed_register_row_recomputes_its_loans_months_and_equals_a_full_re
     borrowers = pd.read_csv(borrowers_file, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     loans = pd.read_csv(next(settings.landing_dir.glob("loans/*/*.csv")), dtype=str, encoding="utf-8-sig")
     first_loan = loans.groupby("borrower_id").disbursement_date.min()
-    candidates = borrowers[(borrowers.mobile_banking.str.lower() == "false") & borrowers.borrower_id.isin(first_loan.index)]
+    candidates = borrowers[
+        (borrowers.mobile_banking.str.lower() == "false") & borrowers.borrower_id.isin(first_loan.index)
+    ]
     borrower = candidates.borrower_id.iloc[0]
     borrowers.loc[borrowers.borrower_id == borrower, "mobile_banking"] = "true"
     borrowers.to_csv(borrowers_file, index=False, encoding="utf-8-sig")
@@ -146,4 +162,6 @@ def test_a_changed_register_row_recomputes_its_loans_months_and_equals_a_full_re
     refreshed = copy_warehouse(settings, tmp_path / "refreshed")
     full_refresh(refreshed)
     assert loan_month_tables(settings) == loan_month_tables(refreshed)
-    assert loan_month_tables(settings)["mart_mobile_banking"] != loan_month_tables(month_by_month)["mart_mobile_banking"]
+    assert (
+        loan_month_tables(settings)["mart_mobile_banking"] != loan_month_tables(month_by_month)["mart_mobile_banking"]
+    )

@@ -6,8 +6,10 @@ import duckdb
 import pytest  # noqa: F401
 
 from dagster_project.domain.landing_contract import LANDING_SOURCES
-from dagster_project.ingest.loader import load_register
 from dagster_project.ingest.admin_units import new_communes, old_communes
+from dagster_project.ingest.loader import load_register
+
+pytestmark = pytest.mark.unit
 
 POINTS = LANDING_SOURCES["transaction_points"]
 HEADER = "transaction_point_id,transaction_point_name,transaction_office_code,transaction_office_name,commune_code,transaction_day,opened_date"
@@ -28,6 +30,7 @@ def conn(tmp_path):
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as connection:
         connection.execute("create schema raw")
         for name, frame in (("admin_units_old", old_communes()), ("admin_units_new", new_communes())):
+            connection.register("frame", frame)
             connection.execute(f"create table raw.{name} as select * from frame")
         yield connection
 
@@ -43,7 +46,9 @@ def test_vietnamese_text_bom_and_crlf_load_unharmed_and_bad_rows_are_quarantined
     [load] = load_register(conn, POINTS, tmp_path).files
 
     assert (load.rows_read, load.rows_loaded, load.rows_quarantined) == (4, 1, 3)
-    loaded = conn.execute("select transaction_point_name, transaction_day, source_line from raw.transaction_points").fetchall()
+    loaded = conn.execute(
+        "select transaction_point_name, transaction_day, source_line from raw.transaction_points"
+    ).fetchall()
     assert loaded == [("Điểm giao dịch xã Hùng Lợi", 15, 2)]
     quarantined = conn.execute("select source_line, rule from raw.quarantine order by source_line").fetchall()
     assert quarantined == [
@@ -56,11 +61,18 @@ def test_vietnamese_text_bom_and_crlf_load_unharmed_and_bad_rows_are_quarantined
 
 
 def test_loading_the_same_files_twice_changes_nothing(tmp_path, conn):
-    write_points(tmp_path, "TP1,Điểm A,PGD08-071,PGD Yên Sơn,02200,15,2014-01-01\nTP2,Điểm B,PGD08-071,PGD Yên Sơn,02239,x,2014-01-01\n")
+    write_points(
+        tmp_path,
+        "TP1,Điểm A,PGD08-071,PGD Yên Sơn,02200,15,2014-01-01\nTP2,Điểm B,PGD08-071,PGD Yên Sơn,02239,x,2014-01-01\n",
+    )
     load_register(conn, POINTS, tmp_path)
-    first = conn.execute("select * from raw.transaction_points union all select null, null, null, null, null, null, null, rule, source_line from raw.quarantine").fetchall()
+    first = conn.execute(
+        "select * from raw.transaction_points union all select null, null, null, null, null, null, null, rule, source_line from raw.quarantine"
+    ).fetchall()
     load_register(conn, POINTS, tmp_path)
-    second = conn.execute("select * from raw.transaction_points union all select null, null, null, null, null, null, null, rule, source_line from raw.quarantine").fetchall()
+    second = conn.execute(
+        "select * from raw.transaction_points union all select null, null, null, null, null, null, null, rule, source_line from raw.quarantine"
+    ).fetchall()
     assert first == second and len(first) == 2
 
 
@@ -68,7 +80,10 @@ def test_a_file_without_the_contract_columns_is_rejected_and_the_table_is_kept(t
     write_points(tmp_path, "TP1,Điểm A,PGD08-071,PGD Yên Sơn,02200,15,2014-01-01\n")
     load_register(conn, POINTS, tmp_path)
     path = tmp_path / "transaction_points" / "08" / "transaction_points_08.csv"
-    path.write_text(HEADER.replace("transaction_day", "ngay_giao_dich") + "\nTP9,Điểm Z,PGD08-071,PGD,02200,15,2014-01-01\n", encoding="utf-8")
+    path.write_text(
+        HEADER.replace("transaction_day", "ngay_giao_dich") + "\nTP9,Điểm Z,PGD08-071,PGD,02200,15,2014-01-01\n",
+        encoding="utf-8",
+    )
 
     [rejected] = load_register(conn, POINTS, tmp_path).rejected
     assert rejected.source_file == "transaction_points/08/transaction_points_08.csv"

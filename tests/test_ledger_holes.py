@@ -11,9 +11,11 @@ import pytest
 
 from dagster_project.cli.build import build_marts, build_warehouse
 from dagster_project.ingest.control import CONTROL_SUFFIX
+from dagster_project.settings import Settings
 from dagster_project.warehouse.publish import published_mart
 from sample_data import GenerationConfig, generate
-from dagster_project.settings import Settings
+
+pytestmark = pytest.mark.integration
 
 SAMPLE = GenerationConfig(communes=1, start_year=2025, end_year=2025)
 NOVEMBER, DECEMBER = "2025-11", "2025-12"
@@ -62,7 +64,9 @@ def final(tmp_path_factory) -> Path:
 
 
 def test_a_missing_month_stops_the_marts_until_it_arrives(final, tmp_path):
-    settings = Settings(data_dir=tmp_path, landing_dir=tmp_path / "landing", warehouse_path=tmp_path / "warehouse.duckdb")
+    settings = Settings(
+        data_dir=tmp_path, landing_dir=tmp_path / "landing", warehouse_path=tmp_path / "warehouse.duckdb"
+    )
     shutil.copytree(final, settings.landing_dir)
     for path in month_files(settings.landing_dir, NOVEMBER) + month_files(settings.landing_dir, DECEMBER):
         path.unlink()
@@ -91,7 +95,10 @@ def test_a_missing_month_stops_the_marts_until_it_arrives(final, tmp_path):
     result = build(settings, marts_only=True)  # as `pcw marts` or the sensor after a failed load
     assert not result.success
     failure = "\n".join(result.failures())
-    assert f"has no transactions for {NOVEMBER} ({november.relative_to(settings.landing_dir).as_posix()} rejected: " in failure
+    assert (
+        f"has no transactions for {NOVEMBER} ({november.relative_to(settings.landing_dir).as_posix()} rejected: "
+        in failure
+    )
     assert "savings_deposits" not in failure  # its November file loaded
     assert last_month_end(settings) == ("2025-10-31", "2025-10-31")
 

@@ -17,9 +17,11 @@ import pytest
 
 from dagster_project.domain.landing_contract import LANDING_SOURCES, landing_file_name
 from dagster_project.ingest import loader
+from dagster_project.ingest.admin_units import new_communes, old_communes
 from dagster_project.ingest.landing import landing_files, landing_months
 from dagster_project.ingest.loader import load_months, load_register
-from dagster_project.ingest.admin_units import new_communes, old_communes
+
+pytestmark = pytest.mark.e2e
 
 MONTHS = [f"2024-{m:02d}" for m in range(1, 9)]
 ROWS_PER_MONTH = 20_000
@@ -62,14 +64,36 @@ def write_transactions_month(landing: Path, month: str, rows: int, seed: int) ->
 @pytest.fixture(scope="module")
 def landing(tmp_path_factory) -> Path:
     landing = tmp_path_factory.mktemp("landing")
-    _write_csv(landing, "transaction_points", ",".join(LANDING_SOURCES["transaction_points"].columns),
-               [f"TP1,Điểm giao dịch phường Phan Thiết,PGD08-070,PGD thành phố Tuyên Quang,{COMMUNE},15,2014-01-01"])
-    _write_csv(landing, "groups", ",".join(LANDING_SOURCES["groups"].columns),
-               [f"G1,Tổ TK&VV tổ 5,Tổ 5,{COMMUNE},TP1,HPN,B0,2014-01-01,10"])
-    _write_csv(landing, "borrowers", ",".join(LANDING_SOURCES["borrowers"].columns),
-               [f"B{i},H{i},Nguyễn Thị Hoa {i},0081900000{i:02d},09120000{i:02d},F,1980,Tày,poor,2023,G1,{COMMUNE},Tổ 5,2014-01-01,true,false" for i in range(10)])
-    _write_csv(landing, "loans", ",".join(LANDING_SOURCES["loans"].columns),
-               [f"L{i},B{i},G1,HPN,01,central,production,50000000,2023-06-15,6.6,8.58,60,2028-06-15,12,{COMMUNE},TP1" for i in range(10)])
+    _write_csv(
+        landing,
+        "transaction_points",
+        ",".join(LANDING_SOURCES["transaction_points"].columns),
+        [f"TP1,Điểm giao dịch phường Phan Thiết,PGD08-070,PGD thành phố Tuyên Quang,{COMMUNE},15,2014-01-01"],
+    )
+    _write_csv(
+        landing,
+        "groups",
+        ",".join(LANDING_SOURCES["groups"].columns),
+        [f"G1,Tổ TK&VV tổ 5,Tổ 5,{COMMUNE},TP1,HPN,B0,2014-01-01,10"],
+    )
+    _write_csv(
+        landing,
+        "borrowers",
+        ",".join(LANDING_SOURCES["borrowers"].columns),
+        [
+            f"B{i},H{i},Nguyễn Thị Hoa {i},0081900000{i:02d},09120000{i:02d},F,1980,Tày,poor,2023,G1,{COMMUNE},Tổ 5,2014-01-01,true,false"
+            for i in range(10)
+        ],
+    )
+    _write_csv(
+        landing,
+        "loans",
+        ",".join(LANDING_SOURCES["loans"].columns),
+        [
+            f"L{i},B{i},G1,HPN,01,central,production,50000000,2023-06-15,6.6,8.58,60,2028-06-15,12,{COMMUNE},TP1"
+            for i in range(10)
+        ],
+    )
     for i, month in enumerate(MONTHS):
         write_transactions_month(landing, month, ROWS_PER_MONTH, seed=i)
     return landing
@@ -79,6 +103,7 @@ def load_registers(conn: duckdb.DuckDBPyConnection, landing: Path) -> None:
     """The reference units and the registers the ledger's rules read."""
     conn.execute("create schema if not exists raw")
     for name, frame in (("admin_units_old", old_communes()), ("admin_units_new", new_communes())):
+        conn.register("frame", frame)
         conn.execute(f"create or replace table raw.{name} as select * from frame")
     for source in ("transaction_points", "groups", "borrowers", "loans"):
         load_register(conn, LANDING_SOURCES[source], landing)
@@ -109,16 +134,25 @@ LOAD_SCRIPT = textwrap.dedent(
 def run_load(warehouse: Path, landing: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-c", LOAD_SCRIPT, str(warehouse), str(landing)],
-        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).parent.parent,
     )
 
 
 def table_fingerprint(warehouse: Path) -> dict[str, tuple]:
     """Row count and a hash of the sorted contents of every raw table."""
     with duckdb.connect(str(warehouse), read_only=True) as conn:
-        tables = [t for (t,) in conn.execute("select table_name from information_schema.tables where table_schema = 'raw' order by 1").fetchall()]
+        tables = [
+            t
+            for (t,) in conn.execute(
+                "select table_name from information_schema.tables where table_schema = 'raw' order by 1"
+            ).fetchall()
+        ]
         return {
-            t: conn.execute(f"select count(*), md5(coalesce(string_agg(r::varchar, '|' order by r::varchar), '')) from raw.{t} r").fetchone()
+            t: conn.execute(
+                f"select count(*), md5(coalesce(string_agg(r::varchar, '|' order by r::varchar), '')) from raw.{t} r"
+            ).fetchone()
             for t in tables
         }
 
@@ -169,7 +203,9 @@ def test_a_load_killed_midway_leaves_whole_months_and_a_rerun_completes_it(tmp_p
 
     with duckdb.connect(str(killed), read_only=True) as conn:
         per_file = conn.execute("select source_file, count(*) from raw.transactions group by 1").fetchall()
-        manifest = conn.execute("select count(*) from audit.load_manifest where source_name = 'transactions'").fetchone()[0]
+        manifest = conn.execute(
+            "select count(*) from audit.load_manifest where source_name = 'transactions'"
+        ).fetchone()[0]
     assert len(per_file) < len(MONTHS)
     assert all(count == ROWS_PER_MONTH for _, count in per_file)  # no half-loaded month
     assert manifest == len(per_file)  # the manifest only knows committed months
@@ -186,7 +222,9 @@ def _backfill(warehouse: Path, landing: Path) -> None:
         load_months(conn, transactions, landing, landing_months(landing, transactions))
 
 
-def test_a_backfill_too_big_for_one_batch_loads_in_batches_of_whole_months_to_the_same_tables(tmp_path, landing, monkeypatch):
+def test_a_backfill_too_big_for_one_batch_loads_in_batches_of_whole_months_to_the_same_tables(
+    tmp_path, landing, monkeypatch
+):
     local = tmp_path / "landing"
     subprocess.run(["cp", "-r", str(landing), str(local)], check=True)
     # A key of the first month sent again in the sixth: quarantined, whichever batch it lands in.
@@ -198,12 +236,14 @@ def test_a_backfill_too_big_for_one_batch_loads_in_batches_of_whole_months_to_th
     _backfill(tmp_path / "one_batch.duckdb", local)
     monkeypatch.setattr(loader, "BATCH_ROWS", int(2.5 * ROWS_PER_MONTH))
     paths = [(m, landing_files(local, LANDING_SOURCES["transactions"], m)) for m in MONTHS]
-    assert [[m for m, _ in batch] for batch in loader._batches(paths)] == [MONTHS[i:i + 2] for i in range(0, 8, 2)]
+    assert [[m for m, _ in batch] for batch in loader._batches(paths)] == [MONTHS[i : i + 2] for i in range(0, 8, 2)]
     _backfill(tmp_path / "batches.duckdb", local)
 
     assert table_fingerprint(tmp_path / "batches.duckdb") == table_fingerprint(tmp_path / "one_batch.duckdb")
     with duckdb.connect(str(tmp_path / "batches.duckdb"), read_only=True) as conn:
         quarantined = conn.execute("select source_file, rule from raw.quarantine").fetchall()
         loaded = conn.execute("select count(*) from raw.transactions").fetchone()[0]
-    assert quarantined == [(path.relative_to(local).as_posix(), "duplicate transaction_id: already loaded from another file")]
+    assert quarantined == [
+        (path.relative_to(local).as_posix(), "duplicate transaction_id: already loaded from another file")
+    ]
     assert loaded == len(MONTHS) * ROWS_PER_MONTH - 1

@@ -4,6 +4,8 @@ import pytest
 
 from dagster_project.domain.months import LedgerMonth
 
+pytestmark = pytest.mark.unit
+
 
 def test_a_key_a_partition_key_and_a_day_give_the_same_month_back():
     for day in (date(2014, 1, 1), date(2024, 2, 29), date(2025, 12, 31)):
@@ -15,8 +17,14 @@ def test_a_key_a_partition_key_and_a_day_give_the_same_month_back():
 
 
 def test_month_ends_are_the_last_day_of_the_month_leap_years_included():
-    for key, end in (("2024-02", "2024-02-29"), ("2025-02", "2025-02-28"), ("2100-02", "2100-02-28"),
-                     ("2000-02", "2000-02-29"), ("2024-04", "2024-04-30"), ("2024-12", "2024-12-31")):
+    for key, end in (
+        ("2024-02", "2024-02-29"),
+        ("2025-02", "2025-02-28"),
+        ("2100-02", "2100-02-28"),
+        ("2000-02", "2000-02-29"),
+        ("2024-04", "2024-04-30"),
+        ("2024-12", "2024-12-31"),
+    ):
         month = LedgerMonth.parse(key)
         assert month.month_end == date.fromisoformat(end)
         assert month.month_end + timedelta(days=1) == month.next().first_day
@@ -46,8 +54,23 @@ def test_months_order_as_time_does_and_print_as_their_key():
     assert len({LedgerMonth(2024, 6), LedgerMonth.parse("2024-06")}) == 1
 
 
-@pytest.mark.parametrize("bad", ["2025-13", "2025-00", "2025-1", "25-01", "2025-01-01", " 2025-01", "2025-01 ",
-                                 "2025/01", "", "abcd-ef", None, 202501])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "2025-13",
+        "2025-00",
+        "2025-1",
+        "25-01",
+        "2025-01-01",
+        " 2025-01",
+        "2025-01 ",
+        "2025/01",
+        "",
+        "abcd-ef",
+        None,
+        202501,
+    ],
+)
 def test_a_bad_key_is_refused_naming_the_value(bad):
     with pytest.raises(ValueError, match="is not a month: expected YYYY-MM") as refused:
         LedgerMonth.parse(bad)

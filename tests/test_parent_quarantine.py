@@ -14,9 +14,11 @@ import pytest
 from dagster_project.cli.build import build_warehouse
 from dagster_project.domain.landing_contract import LANDING_SOURCES
 from dagster_project.outputs.fingerprint import table_fingerprints
-from sample_data import GenerationConfig, generate
 from dagster_project.settings import Settings
+from sample_data import GenerationConfig, generate
 from tests.tiny_landing import load_all, materialize_registers, open_warehouse, rewrite_control, write, write_registers
+
+pytestmark = pytest.mark.integration
 
 GROUP_OF_ONE = "member_count outside 3-60: a group has 3 to 60 members, this one 1"
 GROUP = f"group G2 is quarantined: {GROUP_OF_ONE}"
@@ -27,24 +29,51 @@ LOAN = f"loan L2 is quarantined: {BORROWER}"
 def land_registers(landing: Path, g2_members: str) -> None:
     """Two groups of one point, a borrower and a loan in each, the loans' schedules."""
     write_registers(landing)
-    write(landing, "groups", [{}, {"group_id": "G2", "village_name": "Tổ 6", "member_count": g2_members, "leader_borrower_id": "B2"}])
-    write(landing, "borrowers", [{"borrower_id": "B1", "household_id": "H1"},
-                                 {"borrower_id": "B2", "household_id": "H2", "group_id": "G2"}])
-    write(landing, "loans", [{"loan_id": "L1", "borrower_id": "B1"}, {"loan_id": "L2", "borrower_id": "B2", "group_id": "G2"}])
-    write(landing, "loan_schedules", [{"loan_id": loan, "instalment_no": str(n), "principal_due": "25000000",
-                                       "due_date": f"202{5 + n}-01-15"} for loan in ("L1", "L2") for n in (1, 2)])
+    write(
+        landing,
+        "groups",
+        [{}, {"group_id": "G2", "village_name": "Tổ 6", "member_count": g2_members, "leader_borrower_id": "B2"}],
+    )
+    write(
+        landing,
+        "borrowers",
+        [{"borrower_id": "B1", "household_id": "H1"}, {"borrower_id": "B2", "household_id": "H2", "group_id": "G2"}],
+    )
+    write(
+        landing,
+        "loans",
+        [{"loan_id": "L1", "borrower_id": "B1"}, {"loan_id": "L2", "borrower_id": "B2", "group_id": "G2"}],
+    )
+    write(
+        landing,
+        "loan_schedules",
+        [
+            {"loan_id": loan, "instalment_no": str(n), "principal_due": "25000000", "due_date": f"202{5 + n}-01-15"}
+            for loan in ("L1", "L2")
+            for n in (1, 2)
+        ],
+    )
 
 
 def land_ledgers(landing: Path) -> None:
     """February 2024: an interest payment of each loan, a deposit of each group, and a payment of a
     loan in no register (L3)."""
-    write(landing, "transactions", [
-        {"transaction_id": "T1", "loan_id": "L1", "interest_amount": "275000"},
-        {"transaction_id": "T2", "loan_id": "L2", "interest_amount": "300000"},
-        {"transaction_id": "T3", "loan_id": "L3", "interest_amount": "100000"},
-    ], month="2024-02")
-    write(landing, "savings_deposits", [{"deposit_id": "S1", "group_id": "G1"}, {"deposit_id": "S2", "group_id": "G2"}],
-          month="2024-02")
+    write(
+        landing,
+        "transactions",
+        [
+            {"transaction_id": "T1", "loan_id": "L1", "interest_amount": "275000"},
+            {"transaction_id": "T2", "loan_id": "L2", "interest_amount": "300000"},
+            {"transaction_id": "T3", "loan_id": "L3", "interest_amount": "100000"},
+        ],
+        month="2024-02",
+    )
+    write(
+        landing,
+        "savings_deposits",
+        [{"deposit_id": "S1", "group_id": "G1"}, {"deposit_id": "S2", "group_id": "G2"}],
+        month="2024-02",
+    )
 
 
 def quarantine(conn) -> list[tuple]:
@@ -69,12 +98,20 @@ def assert_every_file_accounted_for(conn) -> None:
         qualify finished_at = max(finished_at) over (partition by source_file)
         """
     ).fetchall():
-        in_raw = conn.execute(f"select count(*) from raw.{source_name} where source_file = ?", [source_file]).fetchone()[0]
-        in_quarantine = conn.execute("select count(*) from raw.quarantine where source_file = ?", [source_file]).fetchone()[0]
+        in_raw = conn.execute(
+            f"select count(*) from raw.{source_name} where source_file = ?", [source_file]
+        ).fetchone()[0]
+        in_quarantine = conn.execute(
+            "select count(*) from raw.quarantine where source_file = ?", [source_file]
+        ).fetchone()[0]
         assert (read, loaded, quarantined) == (in_raw + in_quarantine, in_raw, in_quarantine), source_file
         for column, total in json.loads(totals).items():
-            assert total == conn.execute(f"select coalesce(sum({column}), 0) from raw.{source_name} where source_file = ?",
-                                         [source_file]).fetchone()[0], (source_file, column)
+            assert (
+                total
+                == conn.execute(
+                    f"select coalesce(sum({column}), 0) from raw.{source_name} where source_file = ?", [source_file]
+                ).fetchone()[0]
+            ), (source_file, column)
 
 
 def assert_as_one_fresh_load(conn, landing: Path, tmp_path: Path) -> None:
@@ -120,17 +157,31 @@ def test_a_corrected_register_brings_its_rows_back_as_if_it_had_come_first(tmp_p
     load_all(conn, landing)
 
     land_registers(landing, g2_members="15")  # the branch sends the group again, corrected
-    write(landing, "loans", [{"loan_id": "L1", "borrower_id": "B1"}, {"loan_id": "L2", "borrower_id": "B2", "group_id": "G2"},
-                             {"loan_id": "L3", "borrower_id": "B1"}])  # and the loan it had left out
+    write(
+        landing,
+        "loans",
+        [
+            {"loan_id": "L1", "borrower_id": "B1"},
+            {"loan_id": "L2", "borrower_id": "B2", "group_id": "G2"},
+            {"loan_id": "L3", "borrower_id": "B1"},
+        ],
+    )  # and the loan it had left out
     [groups] = [load for load in load_all(conn, landing) if load.source_name == "groups"]
 
     # the group's load brought back its borrower, their loan and its schedule, the February ledgers
     assert sorted((d.source_name, d.partition_key) for d in groups.dependants) == [
-        ("borrowers", "snapshot"), ("loan_schedules", "snapshot"), ("loans", "snapshot"),
-        ("savings_deposits", "2024-02"), ("transactions", "2024-02"),
+        ("borrowers", "snapshot"),
+        ("loan_schedules", "snapshot"),
+        ("loans", "snapshot"),
+        ("savings_deposits", "2024-02"),
+        ("transactions", "2024-02"),
     ]
     assert quarantine(conn) == []
-    assert conn.execute("select transaction_id from raw.transactions order by 1").fetchall() == [("T1",), ("T2",), ("T3",)]
+    assert conn.execute("select transaction_id from raw.transactions order by 1").fetchall() == [
+        ("T1",),
+        ("T2",),
+        ("T3",),
+    ]
     assert conn.execute("select sum(interest_amount) from raw.transactions").fetchone()[0] == 675000
     assert_every_file_accounted_for(conn)
 
@@ -157,7 +208,12 @@ def test_a_register_row_quarantined_later_takes_its_rows_with_it(tmp_path):
 def test_a_row_with_a_defect_of_its_own_is_quarantined_for_it_whatever_its_parent(tmp_path):
     landing = tmp_path / "landing"
     land_registers(landing, g2_members="1")
-    write(landing, "transactions", [{"transaction_id": "T2", "loan_id": "L2", "transaction_type": "gia_han"}], month="2024-02")
+    write(
+        landing,
+        "transactions",
+        [{"transaction_id": "T2", "loan_id": "L2", "transaction_type": "gia_han"}],
+        month="2024-02",
+    )
     conn = open_warehouse(tmp_path / "w.duckdb")
     load_all(conn, landing)
     assert ("transactions", "T2", "unknown transaction_type") in quarantine(conn)
@@ -177,7 +233,9 @@ def test_the_registers_gates_pass_on_what_was_admitted(tmp_path, instance):
     gates = {e.asset_key.path[-1]: e.passed for e in result.get_asset_check_evaluations()}
     assert set(gates) == {s.name for s in LANDING_SOURCES.values() if not s.monthly} and all(gates.values())
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as conn:
-        assert conn.execute("select rule from raw.quarantine where source_name = 'groups'").fetchall() == [(GROUP_OF_ONE,)]
+        assert conn.execute("select rule from raw.quarantine where source_name = 'groups'").fetchall() == [
+            (GROUP_OF_ONE,)
+        ]
 
 
 # --- through the whole build -------------------------------------------------------------------
@@ -201,27 +259,44 @@ def _group_rows(landing: Path, group_id: str) -> dict[str, set[str]]:
     """From the landing files alone: the group's borrowers, the loans of the group or of its
     borrowers, and those loans' transactions and the group's deposits."""
     with duckdb.connect() as conn:
-        borrowers = {b for (b,) in conn.execute(
-            "select borrower_id from read_csv(?, all_varchar = true) where group_id = ?", [str(landing / "borrowers/*/*.csv"), group_id]
-        ).fetchall()}
-        loans = {l for (l,) in conn.execute(
-            "select loan_id from read_csv(?, all_varchar = true) where group_id = ? or borrower_id in (select unnest(?::varchar[]))",
-            [str(landing / "loans/*/*.csv"), group_id, sorted(borrowers)],
-        ).fetchall()}
-        transactions = {t for (t,) in conn.execute(
-            "select transaction_id from read_parquet(?) where loan_id in (select unnest(?::varchar[]))",
-            [str(landing / "transactions/*/*.parquet"), sorted(loans)],
-        ).fetchall()}
-        deposits = {d for (d,) in conn.execute(
-            "select deposit_id from read_parquet(?) where group_id = ?", [str(landing / "savings_deposits/*/*.parquet"), group_id]
-        ).fetchall()}
+        borrowers = {
+            b
+            for (b,) in conn.execute(
+                "select borrower_id from read_csv(?, all_varchar = true) where group_id = ?",
+                [str(landing / "borrowers/*/*.csv"), group_id],
+            ).fetchall()
+        }
+        loans = {
+            loan_id
+            for (loan_id,) in conn.execute(
+                "select loan_id from read_csv(?, all_varchar = true) "
+                "where group_id = ? or borrower_id in (select unnest(?::varchar[]))",
+                [str(landing / "loans/*/*.csv"), group_id, sorted(borrowers)],
+            ).fetchall()
+        }
+        transactions = {
+            t
+            for (t,) in conn.execute(
+                "select transaction_id from read_parquet(?) where loan_id in (select unnest(?::varchar[]))",
+                [str(landing / "transactions/*/*.parquet"), sorted(loans)],
+            ).fetchall()
+        }
+        deposits = {
+            d
+            for (d,) in conn.execute(
+                "select deposit_id from read_parquet(?) where group_id = ?",
+                [str(landing / "savings_deposits/*/*.parquet"), group_id],
+            ).fetchall()
+        }
     return {"borrowers": borrowers, "loans": loans, "transactions": transactions, "savings_deposits": deposits}
 
 
 def _quarantined(conn, source: str, key: str) -> dict[str, str]:
-    return dict(conn.execute(
-        f"select json_extract_string(raw_row, '$.{key}'), rule from raw.quarantine where source_name = ?", [source]
-    ).fetchall())
+    return dict(
+        conn.execute(
+            f"select json_extract_string(raw_row, '$.{key}'), rule from raw.quarantine where source_name = ?", [source]
+        ).fetchall()
+    )
 
 
 def _outstanding_reconciles(conn) -> None:
@@ -239,16 +314,22 @@ def _outstanding_reconciles(conn) -> None:
 
 
 def test_a_build_with_a_group_of_one_loads_the_rest_and_takes_the_group_back_once_corrected(tmp_path):
-    settings = Settings(data_dir=tmp_path, landing_dir=tmp_path / "landing", warehouse_path=tmp_path / "warehouse.duckdb")
+    settings = Settings(
+        data_dir=tmp_path, landing_dir=tmp_path / "landing", warehouse_path=tmp_path / "warehouse.duckdb"
+    )
     generate(settings.landing_dir, SAMPLE)
     [groups_file] = (settings.landing_dir / "groups").glob("*/*.csv")
     with duckdb.connect() as conn:  # the group with most loans
         [(group_id,)] = conn.execute(
             "select group_id from read_csv(?, all_varchar = true) where group_id is not null "
-            "group by 1 order by count(*) desc, 1 limit 1", [str(settings.landing_dir / "loans/*/*.csv")]
+            "group by 1 order by count(*) desc, 1 limit 1",
+            [str(settings.landing_dir / "loans/*/*.csv")],
         ).fetchall()
-    members = next(r["member_count"] for r in csv.DictReader(groups_file.read_text("utf-8-sig").splitlines())
-                   if r["group_id"] == group_id)
+    members = next(
+        r["member_count"]
+        for r in csv.DictReader(groups_file.read_text("utf-8-sig").splitlines())
+        if r["group_id"] == group_id
+    )
     its = _group_rows(settings.landing_dir, group_id)
     assert its["loans"] and its["transactions"] and its["savings_deposits"]
 
@@ -258,13 +339,20 @@ def test_a_build_with_a_group_of_one_loads_the_rest_and_takes_the_group_back_onc
         assert first.success, "\n".join(first.failures())  # registers, ledgers and marts: the rest loaded
         with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
             assert _quarantined(conn, "groups", "group_id") == {
-                group_id: "member_count outside 3-60: a group has 3 to 60 members, this one 1"}
-            for source, key in (("borrowers", "borrower_id"), ("loans", "loan_id"), ("transactions", "transaction_id"),
-                                ("savings_deposits", "deposit_id")):
+                group_id: "member_count outside 3-60: a group has 3 to 60 members, this one 1"
+            }
+            for source, key in (
+                ("borrowers", "borrower_id"),
+                ("loans", "loan_id"),
+                ("transactions", "transaction_id"),
+                ("savings_deposits", "deposit_id"),
+            ):
                 quarantined = _quarantined(conn, source, key)
                 assert set(quarantined) == its[source], source
-                assert all(rule.startswith("parent_quarantined: ") and f"group {group_id} is quarantined" in rule
-                           for rule in quarantined.values()), source
+                assert all(
+                    rule.startswith("parent_quarantined: ") and f"group {group_id} is quarantined" in rule
+                    for rule in quarantined.values()
+                ), source
             assert conn.execute("select count(*) from raw.loans").fetchone()[0] > 0
             assert_every_file_accounted_for(conn)
             _outstanding_reconciles(conn)
@@ -275,7 +363,11 @@ def test_a_build_with_a_group_of_one_loads_the_rest_and_takes_the_group_back_onc
         assert second.plan.registers == ["groups"] and not second.plan.ledger_months
         with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
             assert conn.execute("select count(*) from raw.quarantine").fetchone()[0] == 0
-            for source, key in (("loans", "loan_id"), ("transactions", "transaction_id"), ("savings_deposits", "deposit_id")):
+            for source, key in (
+                ("loans", "loan_id"),
+                ("transactions", "transaction_id"),
+                ("savings_deposits", "deposit_id"),
+            ):
                 loaded = {k for (k,) in conn.execute(f"select {key} from raw.{source}").fetchall()}
                 assert its[source] <= loaded, source
             assert_every_file_accounted_for(conn)

@@ -9,17 +9,29 @@ import warnings
 import dagster as dg
 import pytest
 
-from dagster_project.known_warnings import filter_known_warnings
 from dagster_project.cli.progress import BuildProgress, StatusLine, count
+from dagster_project.known_warnings import filter_known_warnings
 from dagster_project.settings import PROJECT_ROOT
 from tests.tiny_landing import materialize_registers, write, write_registers
 
+pytestmark = pytest.mark.integration
+
 
 def test_loading_the_definitions_prints_no_known_warning():
-    loaded = subprocess.run([sys.executable, "-W", "always", "-c", "import dagster_project.definitions"],
-                            capture_output=True, text=True, timeout=300, cwd=PROJECT_ROOT)
+    loaded = subprocess.run(
+        [sys.executable, "-W", "always", "-c", "import dagster_project.definitions"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=PROJECT_ROOT,
+    )
     assert loaded.returncode == 0, loaded.stderr
-    for category in ("BetaWarning", "PreviewWarning", "FutureWarning", "DeprecationWarning: Parameter `partitions_def`"):
+    for category in (
+        "BetaWarning",
+        "PreviewWarning",
+        "FutureWarning",
+        "DeprecationWarning: Parameter `partitions_def`",
+    ):
         assert category not in loaded.stderr, loaded.stderr
 
 
@@ -27,18 +39,35 @@ def test_only_the_known_warnings_are_filtered():
     with warnings.catch_warnings(record=True) as shown:
         warnings.simplefilter("always")
         filter_known_warnings()
-        warnings.warn_explicit("Parameter `backfill_policy` of function `asset` is currently in beta", dg.BetaWarning,
-                               "decorator_utils.py", 1, module="dagster._core.decorator_utils")
-        warnings.warn_explicit("PySpark does not yet fully support pandas >= 3.0.0.", FutureWarning,
-                               "utils.py", 1, module="pyspark.testing.utils")
+        warnings.warn_explicit(
+            "Parameter `backfill_policy` of function `asset` is currently in beta",
+            dg.BetaWarning,
+            "decorator_utils.py",
+            1,
+            module="dagster._core.decorator_utils",
+        )
+        warnings.warn_explicit(
+            "PySpark does not yet fully support pandas >= 3.0.0.",
+            FutureWarning,
+            "utils.py",
+            1,
+            module="pyspark.testing.utils",
+        )
         # the same categories from elsewhere, or saying something else, still show
-        warnings.warn_explicit("Parameter `backfill_policy` of function `asset` is currently in beta", dg.BetaWarning,
-                               "ours.py", 1, module="dagster_project.defs.loads")
-        warnings.warn_explicit("Something else is in beta", dg.BetaWarning, "decorator_utils.py", 1,
-                               module="dagster._core.decorator_utils")
+        warnings.warn_explicit(
+            "Parameter `backfill_policy` of function `asset` is currently in beta",
+            dg.BetaWarning,
+            "ours.py",
+            1,
+            module="dagster_project.defs.loads",
+        )
+        warnings.warn_explicit(
+            "Something else is in beta", dg.BetaWarning, "decorator_utils.py", 1, module="dagster._core.decorator_utils"
+        )
         warnings.warn_explicit("A pandas change", FutureWarning, "frame.py", 1, module="pandas.core.frame")
     assert [str(w.message) for w in shown] == [
-        "Parameter `backfill_policy` of function `asset` is currently in beta", "Something else is in beta",
+        "Parameter `backfill_policy` of function `asset` is currently in beta",
+        "Something else is in beta",
         "A pandas change",
     ]
 

@@ -6,12 +6,22 @@ import shutil
 import dagster as dg
 import duckdb
 import pandas as pd
+import pytest
 from dagster_duckdb import DuckDBResource
 
 from dagster_project.defs import quality_gates
 from dagster_project.quality.expectations import (
-    EXPECTATIONS_DIR, SEEDS_DIR, RuleOutcome, load_suite, record_outcomes, seed_values, suite_columns, validate_table,
+    EXPECTATIONS_DIR,
+    SEEDS_DIR,
+    RuleOutcome,
+    load_suite,
+    record_outcomes,
+    seed_values,
+    suite_columns,
+    validate_table,
 )
+
+pytestmark = pytest.mark.integration
 
 
 def test_every_suite_is_valid_json_with_named_rules():
@@ -45,7 +55,9 @@ def test_a_register_suite_names_the_rule_the_count_and_the_rows_by_file_line_and
     assert set(suite_columns(load_suite("raw", "borrowers"))) <= set(borrowers.columns)
     names = outcomes["full_name is present (99 % at least)"]
     assert not names.success and names.unexpected_count == 1
-    assert names.describe() == f"FAILED: full_name is present (99 % at least) — 1 rows, e.g. ['{file}:3 borrower_id=B2']"
+    assert (
+        names.describe() == f"FAILED: full_name is present (99 % at least) — 1 rows, e.g. ['{file}:3 borrower_id=B2']"
+    )
     # personal columns: the row's name only, never the value
     assert outcomes["phone has 10 digits starting 0 (99 % at least)"].examples == [f"{file}:3 borrower_id=B2"]
     assert outcomes["national_id has 12 digits (99 % at least)"].success
@@ -63,6 +75,7 @@ def test_a_mart_suite_names_its_rows_by_their_grain(tmp_path):
         }
     )
     with duckdb.connect(str(tmp_path / "w.duckdb")) as conn:
+        conn.register("headlines", headlines)
         conn.execute("create table main.mart_province_headlines as select * from headlines")
         outcomes = validate_table(conn, "main", "mart_province_headlines", suite_folder="marts")
         record_outcomes(conn, "main.mart_province_headlines", outcomes, "run-1", None)
@@ -79,15 +92,23 @@ def test_a_mart_suite_names_its_rows_by_their_grain(tmp_path):
 def _debt_quality(**changes) -> pd.DataFrame:
     """One valid row of mart_debt_quality, with `changes`."""
     suite = load_suite("marts", "mart_debt_quality")
-    row = {c: 0 for c in suite_columns(suite)} | {"as_of_date": pd.Timestamp("2025-12-31").date(), "province_code": "08",
-                                                   "new_commune_code": "02215", "program_code": "01", "organisation_code": "HPN"}
+    row = dict.fromkeys(suite_columns(suite), 0) | {
+        "as_of_date": pd.Timestamp("2025-12-31").date(),
+        "province_code": "08",
+        "new_commune_code": "02215",
+        "program_code": "01",
+        "organisation_code": "HPN",
+    }
     return pd.DataFrame([row | changes])
 
 
 def validate_debt_quality(tmp_path, frame: pd.DataFrame, seeds_dir=SEEDS_DIR) -> dict[str, RuleOutcome]:
     with duckdb.connect(str(tmp_path / "w.duckdb")) as conn:
         conn.execute("create or replace table main.mart_debt_quality as select * from frame")
-        return {o.rule: o for o in validate_table(conn, "main", "mart_debt_quality", suite_folder="marts", seeds_dir=seeds_dir)}
+        return {
+            o.rule: o
+            for o in validate_table(conn, "main", "mart_debt_quality", suite_folder="marts", seeds_dir=seeds_dir)
+        }
 
 
 PROGRAM_RULE = "program_code is a program of seeds/programs.csv"
@@ -131,7 +152,8 @@ def test_a_gate_that_stops_without_a_verdict_fails_and_blocks(tmp_path, monkeypa
 
     gate = quality_gates.build_quality_gate(groups.key, "raw", "raw", "groups")
     result = dg.materialize(
-        [groups, gate, downstream], resources={"warehouse": DuckDBResource(database=str(tmp_path / "w.duckdb"))},
+        [groups, gate, downstream],
+        resources={"warehouse": DuckDBResource(database=str(tmp_path / "w.duckdb"))},
         raise_on_error=False,
     )
 
@@ -142,35 +164,54 @@ def test_a_gate_that_stops_without_a_verdict_fails_and_blocks(tmp_path, monkeypa
 
 
 def _deposit(month: str, line: int, **changes) -> dict:
-    row = {"deposit_id": f"D{month}-{line}", "group_id": "G1", "depositing_members": 20, "amount": 1_500_000,
-           "commune_code": "02236", "source_file": f"savings_deposits/08/savings_deposits_08_{month}.csv",
-           "source_line": line}
+    row = {
+        "deposit_id": f"D{month}-{line}",
+        "group_id": "G1",
+        "depositing_members": 20,
+        "amount": 1_500_000,
+        "commune_code": "02236",
+        "source_file": f"savings_deposits/08/savings_deposits_08_{month}.csv",
+        "source_line": line,
+    }
     return row | changes
 
 
 def test_months_validated_together_fail_only_where_their_rows_broke_a_rule(tmp_path):
     # March: a deposit under 5,000 VND; February and April: a deposit by more members than a group has
-    deposits = pd.DataFrame([
-        *(_deposit("2024-01", i) for i in range(1, 4)),
-        *(_deposit("2024-02", i) for i in range(1, 3)), _deposit("2024-02", 3, depositing_members=61),
-        _deposit("2024-03", 1), _deposit("2024-03", 2, amount=4_000),
-        _deposit("2024-04", 1, depositing_members=70), _deposit("2024-04", 2),
-    ])
+    deposits = pd.DataFrame(
+        [
+            *(_deposit("2024-01", i) for i in range(1, 4)),
+            *(_deposit("2024-02", i) for i in range(1, 3)),
+            _deposit("2024-02", 3, depositing_members=61),
+            _deposit("2024-03", 1),
+            _deposit("2024-03", 2, amount=4_000),
+            _deposit("2024-04", 1, depositing_members=70),
+            _deposit("2024-04", 2),
+        ]
+    )
     with duckdb.connect(str(tmp_path / "w.duckdb")) as conn:
         conn.execute("create schema raw")
+        conn.register("deposits", deposits)
         conn.execute("create table raw.savings_deposits as select * from deposits")
         outcomes = validate_table(conn, "raw", "savings_deposits", ["2024-01", "2024-02", "2024-03", "2024-04"])
 
     def failed(month: str) -> dict:
-        return {o.rule: (o.unexpected_count, o.examples) for o in (o.in_month(month) for o in outcomes) if not o.success}
+        return {
+            o.rule: (o.unexpected_count, o.examples) for o in (o.in_month(month) for o in outcomes) if not o.success
+        }
 
     members, least = "depositing_members within [1, 60]", "a deposit is at least 5,000 VND"
     assert {o.rule: o.unexpected_count for o in outcomes if not o.success} == {members: 2, least: 1}
     assert failed("2024-01") == {}
-    assert failed("2024-02") == {members: (1, ["savings_deposits/08/savings_deposits_08_2024-02.csv:3 deposit_id=D2024-02-3 "
-                                               "depositing_members=61"])}
-    assert failed("2024-03") == {least: (1, ["savings_deposits/08/savings_deposits_08_2024-03.csv:2 deposit_id=D2024-03-2 "
-                                             "amount=4000"])}
+    assert failed("2024-02") == {
+        members: (
+            1,
+            ["savings_deposits/08/savings_deposits_08_2024-02.csv:3 deposit_id=D2024-02-3 depositing_members=61"],
+        )
+    }
+    assert failed("2024-03") == {
+        least: (1, ["savings_deposits/08/savings_deposits_08_2024-03.csv:2 deposit_id=D2024-03-2 amount=4000"])
+    }
     assert set(failed("2024-04")) == {members}
     # a rule no row is to blame for (a row count, say) fails every month
     whole_table = RuleOutcome("the table holds 124 rows", "expect_table_row_count_to_equal", False, 0, [])

@@ -3,7 +3,11 @@ inputs that int_recompute__inputs fingerprints, and none of them escapes int_rec
 
 import json
 
+import pytest
+
 from dagster_project.defs.resources import dbt_project
+
+pytestmark = pytest.mark.unit
 
 # What an incremental model may read. A loan's attributes come from int_loan_attributes and a
 # group's from int_groups__new_commune (each row fingerprinted); the ledgers by their months as
@@ -27,7 +31,8 @@ def manifest() -> dict:
 
 def incremental_models(nodes: dict) -> set[str]:
     return {
-        unique_id for unique_id, node in nodes.items()
+        unique_id
+        for unique_id, node in nodes.items()
         if node["resource_type"] == "model" and node["config"]["materialized"] == "incremental"
     }
 
@@ -38,9 +43,7 @@ def test_incremental_models_read_only_fingerprinted_inputs():
     assert len(incremental) >= 9
     for unique_id in incremental:
         parents = set(nodes[unique_id]["depends_on"]["nodes"])
-        unfingerprinted = {
-            p for p in parents - FINGERPRINTED - incremental if not p.startswith("seed.")
-        }
+        unfingerprinted = {p for p in parents - FINGERPRINTED - incremental if not p.startswith("seed.")}
         assert not unfingerprinted, f"{unique_id} reads {unfingerprinted}, which no recompute input covers"
         assert "model.policy_credit_warehouse.int_recompute__window" in parents, f"{unique_id} ignores the window"
 
@@ -49,4 +52,3 @@ def test_the_built_inputs_wait_for_every_incremental_model():
     nodes = manifest()["nodes"]
     built = set(nodes["model.policy_credit_warehouse.int_recompute__built"]["depends_on"]["nodes"])
     assert incremental_models(nodes) <= built
-

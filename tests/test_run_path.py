@@ -22,9 +22,11 @@ from dagster_graphql.test.utils import execute_dagster_graphql
 from dagster_project.cli.build import build_warehouse
 from dagster_project.cli.progress import BuildProgress
 from dagster_project.cli.runs import code_location_origin, repository_label
-from sample_data import GenerationConfig, generate
 from dagster_project.settings import PROJECT_ROOT, WAREHOUSE_POOL, Settings
+from sample_data import GenerationConfig, generate
 from tests.test_ui_path import code_location
+
+pytestmark = pytest.mark.e2e
 
 ONE_COMMUNE_ONE_YEAR = GenerationConfig(communes=1, start_year=2025, end_year=2025)
 PCW = str(Path(sys.executable).with_name("pcw"))
@@ -49,14 +51,21 @@ def project_instance(home: Path) -> dg.DagsterInstance:
 
 @pytest.fixture
 def landing(tmp_path) -> Settings:
-    settings = Settings(data_dir=tmp_path, landing_dir=tmp_path / "landing", warehouse_path=tmp_path / "warehouse.duckdb")
+    settings = Settings(
+        data_dir=tmp_path, landing_dir=tmp_path / "landing", warehouse_path=tmp_path / "warehouse.duckdb"
+    )
     generate(settings.landing_dir, ONE_COMMUNE_ONE_YEAR)
     return settings
 
 
 def pcw_env(settings: Settings, home: Path) -> dict:
-    return {**os.environ, "DAGSTER_HOME": str(home), "PCW_DATA_DIR": str(settings.data_dir),
-            "PCW_LANDING_DIR": str(settings.landing_dir), "PCW_WAREHOUSE": str(settings.warehouse_path)}
+    return {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "PCW_DATA_DIR": str(settings.data_dir),
+        "PCW_LANDING_DIR": str(settings.landing_dir),
+        "PCW_WAREHOUSE": str(settings.warehouse_path),
+    }
 
 
 def test_a_build_records_its_runs_where_the_ui_lists_them(landing, tmp_path, monkeypatch):
@@ -80,10 +89,14 @@ def test_a_build_records_its_runs_where_the_ui_lists_them(landing, tmp_path, mon
         # each job's page in the UI (Runs tab) lists its run: the same query the UI sends
         with WorkspaceProcessContext(instance, code_location()) as process_context:
             for run in runs:
-                selector = {"repositoryLocationName": code_location().location_name,
-                            "repositoryName": "__repository__", "pipelineName": run.job_name}
-                job = execute_dagster_graphql(process_context.create_request_context(), JOB_RUNS,
-                                              {"selector": selector}).data["pipelineOrError"]
+                selector = {
+                    "repositoryLocationName": code_location().location_name,
+                    "repositoryName": "__repository__",
+                    "pipelineName": run.job_name,
+                }
+                job = execute_dagster_graphql(
+                    process_context.create_request_context(), JOB_RUNS, {"selector": selector}
+                ).data["pipelineOrError"]
                 assert job["runs"] == [{"runId": run.run_id, "status": "SUCCESS"}], job
 
 
@@ -119,8 +132,9 @@ def test_a_run_killed_with_its_command_frees_the_pool_for_the_next_build(landing
     home = tmp_path / "dagster_home"
     env = pcw_env(landing, home)
     with project_instance(home) as instance:
-        first = subprocess.Popen([PCW, "run"], env=env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE,
-                                 stderr=subprocess.STDOUT, text=True)
+        first = subprocess.Popen(
+            [PCW, "run"], env=env, cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         try:
             dead = wait_for(lambda: frozen_holding_the_pool(first, instance), 600, "a ledger step holding the pool")
         finally:
@@ -139,7 +153,7 @@ def test_a_run_killed_with_its_command_frees_the_pool_for_the_next_build(landing
         [failure] = instance.all_logs(dead.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
         assert f"its process (pid {first.pid}) is gone" in failure.dagster_event.message
         latest = {run.job_name: run.status for run in reversed(instance.get_runs())}  # the newest run of each job
-        assert latest == {job: dg.DagsterRunStatus.SUCCESS for job in JOBS}
+        assert latest == dict.fromkeys(JOBS, dg.DagsterRunStatus.SUCCESS)
         assert not instance.event_log_storage.get_concurrency_info(WAREHOUSE_POOL).active_run_ids
 
 
@@ -151,12 +165,22 @@ def test_a_signal_stops_a_build_waiting_for_the_pool(landing, tmp_path):
         storage.set_concurrency_slots(WAREHOUSE_POOL, 1)
         assert storage.claim_concurrency_slot(WAREHOUSE_POOL, "another-run", "its_step").is_claimed
 
-        build = subprocess.Popen([PCW, "run"], env=pcw_env(landing, home), cwd=PROJECT_ROOT,
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        build = subprocess.Popen(
+            [PCW, "run"],
+            env=pcw_env(landing, home),
+            cwd=PROJECT_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
+
             def blocked():
-                return any("blocked by limit for pool" in (e.message or "") for run in instance.get_runs()
-                           for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ENGINE_EVENT))
+                return any(
+                    "blocked by limit for pool" in (e.message or "")
+                    for run in instance.get_runs()
+                    for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ENGINE_EVENT)
+                )
 
             wait_for(blocked, 300, "a step blocked by the pool")
             build.send_signal(signal.SIGTERM)
@@ -181,9 +205,16 @@ def test_a_signal_stops_a_build_waiting_for_the_pool(landing, tmp_path):
 def test_the_ui_started_in_the_background_stops_on_sigterm(tmp_path):
     """A shell without job control starts a background command (`make dev &` in a script) with SIGINT
     ignored, and `dagster dev` handles SIGTERM as SIGINT: started so, it ignored both. `pcw dev` does not."""
-    dev = subprocess.Popen([PCW, "dev", "-p", "3917"], env={**os.environ, "DAGSTER_HOME": str(tmp_path)},
-                           cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN), start_new_session=True)
+    dev = subprocess.Popen(
+        [PCW, "dev", "-p", "3917"],
+        env={**os.environ, "DAGSTER_HOME": str(tmp_path)},
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+        start_new_session=True,
+    )
     try:
         for line in dev.stdout:
             if "Launching Dagster services" in line:

@@ -10,17 +10,22 @@ import pytest
 
 from dagster_project.domain.landing_contract import LANDING_SOURCES, REORGANISATION_DATE, landing_file_name
 from dagster_project.ingest.admin_units import new_communes, old_communes
-from sample_data import GenerationConfig, generate
 from dagster_project.settings import SEEDS_DIR
+from sample_data import GenerationConfig, generate
 from tests.tiny_landing import load_all, open_warehouse
+
+pytestmark = pytest.mark.unit
 
 CONFIG = GenerationConfig(communes=2, start_year=2024, end_year=2025)
 BUCKETS = ("current", "overdue", "frozen")
 
 
 def _hashes(root: Path) -> dict[str, str]:
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +46,9 @@ def _read(landing: Path, name: str) -> pd.DataFrame:
     with duckdb.connect() as conn:
         if files[0].suffix == ".parquet":
             return conn.execute("select * from read_parquet(?)", [[str(f) for f in files]]).df()
-        return conn.execute("select * from read_csv(?, header = true, all_varchar = true)", [[str(f) for f in files]]).df()
+        return conn.execute(
+            "select * from read_csv(?, header = true, all_varchar = true)", [[str(f) for f in files]]
+        ).df()
 
 
 def test_the_sample_loads_whole_nothing_quarantined_or_rejected(landing, tmp_path):
@@ -66,8 +73,10 @@ def test_files_follow_the_contract_layout_and_columns(landing):
         assert files, f"no {source.name} files"
         if source.monthly:
             months = sorted(f.stem[-7:] for f in files)
-            assert all(f.relative_to(landing).as_posix() == landing_file_name(source, branch, f.stem[-7:], f.suffix[1:])
-                       for f in files)
+            assert all(
+                f.relative_to(landing).as_posix() == landing_file_name(source, branch, f.stem[-7:], f.suffix[1:])
+                for f in files
+            )
             assert months[0] >= "2024-01" and months[-1] <= "2025-12"
         else:
             assert [f.relative_to(landing).as_posix() for f in files] == [landing_file_name(source, branch)]
@@ -95,13 +104,16 @@ def test_keys_are_unique(landing):
 
 
 def test_loans_follow_the_program_terms_seed(landing):
-    loans = _read(landing, "loans").astype({"loan_amount": "int64", "annual_rate": float, "overdue_annual_rate": float,
-                                             "term_months": int})
+    loans = _read(landing, "loans").astype(
+        {"loan_amount": "int64", "annual_rate": float, "overdue_annual_rate": float, "term_months": int}
+    )
     loans["disbursement_date"] = pd.to_datetime(loans.disbursement_date)
     terms = pd.read_csv(SEEDS_DIR / "program_terms.csv", dtype={"program_code": str}, parse_dates=["valid_from"])
     terms["valid_to"] = pd.to_datetime(terms.valid_to.replace("9999-12-31", "2262-04-01"))
     matched = loans.merge(terms, on="program_code")
-    matched = matched[(matched.disbursement_date >= matched.valid_from) & (matched.disbursement_date <= matched.valid_to)]
+    matched = matched[
+        (matched.disbursement_date >= matched.valid_from) & (matched.disbursement_date <= matched.valid_to)
+    ]
     assert len(matched) == len(loans), "every loan falls in one period of its program's terms"
     assert (matched.annual_rate == matched.annual_rate_pct).all()
     assert (matched.loan_amount <= matched.loan_cap_vnd).all() and (matched.loan_amount > 0).all()
@@ -136,8 +148,9 @@ def test_commune_codes_follow_the_era_of_the_row_date(landing):
 def test_balance_buckets_are_never_negative(landing):
     ledger = _read(landing, "transactions").sort_values(["transaction_date", "transaction_id"])
     for bucket in BUCKETS:
-        movement = (ledger.principal_amount.where(ledger.to_bucket == bucket, 0)
-                    - ledger.principal_amount.where(ledger.from_bucket == bucket, 0))
+        movement = ledger.principal_amount.where(ledger.to_bucket == bucket, 0) - ledger.principal_amount.where(
+            ledger.from_bucket == bucket, 0
+        )
         running = movement.groupby(ledger.loan_id).cumsum()
         assert running.min() >= 0, bucket
     assert (ledger.principal_amount >= 0).all() and (ledger.interest_amount >= 0).all()
@@ -155,7 +168,9 @@ def test_a_selection_across_branches_is_written_branch_by_branch_with_distinct_i
     loans = _read(root, "loans")
     assert set(loans.loan_id.str[2:4]) == {"08", "15"}
     # Each branch's ledger holds only loans of its own communes.
-    ledger = pd.concat(pd.read_parquet(p).assign(branch=p.parent.name) for p in data_files(root, LANDING_SOURCES["transactions"]))
+    ledger = pd.concat(
+        pd.read_parquet(p).assign(branch=p.parent.name) for p in data_files(root, LANDING_SOURCES["transactions"])
+    )
     after = ledger[pd.to_datetime(ledger.transaction_date) >= pd.Timestamp(REORGANISATION_DATE)]
     assert (after.commune_code.map(crosswalk) == after.branch).all()
     assert ledger.loan_id.isin(loans.loan_id).all()

@@ -2,16 +2,15 @@
 over the changed months; the marts rebuild once after a batch of loads."""
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 import pytest
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from dagster._core.test_utils import create_run_for_test
 
-from dagster_project.defs.loads import ledger_partitions
-from dagster_project.warehouse.build_plan import ledger_span, plan_build
 from dagster_project.defs.jobs import build_monthly_ledger_schedule
+from dagster_project.defs.loads import ledger_partitions
 from dagster_project.defs.resources import LandingFolder
 from dagster_project.defs.sensors import (
     build_landing_folder_sensor,
@@ -20,13 +19,18 @@ from dagster_project.defs.sensors import (
     marts_after_loads,
 )
 from dagster_project.settings import Settings
+from dagster_project.warehouse.build_plan import ledger_span, plan_build
 
-THIS_MONTH = f"{datetime.now(timezone.utc):%Y-%m}"
+pytestmark = pytest.mark.unit
+
+THIS_MONTH = f"{datetime.now(UTC):%Y-%m}"
 
 
 def settings_for(tmp_path, first_ledger_month=None) -> Settings:
     return Settings(
-        data_dir=tmp_path, landing_dir=tmp_path / "landing", warehouse_path=tmp_path / "warehouse.duckdb",
+        data_dir=tmp_path,
+        landing_dir=tmp_path / "landing",
+        warehouse_path=tmp_path / "warehouse.duckdb",
         first_ledger_month=first_ledger_month,
     )
 
@@ -43,8 +47,12 @@ def drop(landing, *files: str) -> None:
 
 def test_partitions_start_at_the_earliest_ledger_month_and_end_at_the_current_month(tmp_path):
     settings = settings_for(tmp_path)
-    drop(settings.landing_dir, "loans/08/loans_08.csv", "transactions/08/transactions_08_2024-03.parquet",
-         "savings_deposits/02/savings_deposits_02_2023-11.csv")
+    drop(
+        settings.landing_dir,
+        "loans/08/loans_08.csv",
+        "transactions/08/transactions_08_2024-03.parquet",
+        "savings_deposits/02/savings_deposits_02_2023-11.csv",
+    )
     partitions = ledger_partitions(settings)
     assert partitions.get_first_partition_key() == "2023-11-01"
     assert partitions.get_last_partition_key() == f"{THIS_MONTH}-01"
@@ -66,7 +74,10 @@ def test_the_setting_comes_from_the_environment():
 
 def test_the_whole_build_loads_the_ledger_months_that_are_partitions(tmp_path):
     settings = settings_for(tmp_path, "2024-01")
-    drop(settings.landing_dir, *(f"transactions/08/transactions_08_{m}.parquet" for m in ("2023-12", "2024-01", "2024-03")))
+    drop(
+        settings.landing_dir,
+        *(f"transactions/08/transactions_08_{m}.parquet" for m in ("2023-12", "2024-01", "2024-03")),
+    )
     assert plan_build(settings).ledger_months == ["2024-01", "2024-03"]
     assert plan_build(settings, span=("2025-01", THIS_MONTH)).ledger_months == []
 
@@ -80,16 +91,19 @@ def test_the_build_plan_sees_the_partitions_the_definitions_make(tmp_path, monke
             monkeypatch.setenv("PCW_LOAD_DATE", load_date)
         partitions = ledger_partitions(settings)
         first, last = ledger_span(settings)
-        assert (f"{first}-01", f"{last}-01") == (partitions.get_first_partition_key(), partitions.get_last_partition_key())
+        assert (f"{first}-01", f"{last}-01") == (
+            partitions.get_first_partition_key(),
+            partitions.get_last_partition_key(),
+        )
     assert last == max("2027-03", THIS_MONTH)
 
 
 def test_the_schedule_loads_last_month_when_it_is_a_partition():
     partitions = dg.MonthlyPartitionsDefinition(start_date="2024-01-01", end_offset=1)
     schedule = build_monthly_ledger_schedule(partitions)
-    on_the_fifth = dg.build_schedule_context(scheduled_execution_time=datetime(2024, 7, 5, 6, tzinfo=timezone.utc))
+    on_the_fifth = dg.build_schedule_context(scheduled_execution_time=datetime(2024, 7, 5, 6, tzinfo=UTC))
     assert schedule(on_the_fifth).partition_key == "2024-06-01"
-    too_early = dg.build_schedule_context(scheduled_execution_time=datetime(2024, 1, 5, 6, tzinfo=timezone.utc))
+    too_early = dg.build_schedule_context(scheduled_execution_time=datetime(2024, 1, 5, 6, tzinfo=UTC))
     assert isinstance(schedule(too_early), dg.SkipReason)
 
 
@@ -152,9 +166,13 @@ def test_only_files_of_existing_partitions_are_loadable():
 
 def test_the_sensor_loads_a_fresh_folder_registers_first_then_one_ledger_backfill(tmp_path):
     settings = settings_for(tmp_path, "2024-02")
-    drop(settings.landing_dir, "loans/08/loans_08.csv", "groups/08/groups_08.csv",
-         *(f"transactions/08/transactions_08_2024-{m:02}.parquet" for m in range(1, 13)),
-         *(f"savings_deposits/08/savings_deposits_08_2024-{m:02}.csv" for m in range(1, 13)))
+    drop(
+        settings.landing_dir,
+        "loans/08/loans_08.csv",
+        "groups/08/groups_08.csv",
+        *(f"transactions/08/transactions_08_2024-{m:02}.parquet" for m in range(1, 13)),
+        *(f"savings_deposits/08/savings_deposits_08_2024-{m:02}.csv" for m in range(1, 13)),
+    )
     sensor = build_landing_folder_sensor(ledger_partitions(settings))
     landing = {"landing": LandingFolder(path=str(settings.landing_dir))}
 
@@ -167,19 +185,31 @@ def test_the_sensor_loads_a_fresh_folder_registers_first_then_one_ledger_backfil
 
         # while the registers load, the ledgers still wait
         create_run_for_test(instance, job_name="registers_job", status=dg.DagsterRunStatus.STARTED)
-        assert sensor.evaluate_tick(dg.build_sensor_context(instance=instance, cursor=first.cursor, resources=landing)).run_requests == []
+        assert (
+            sensor.evaluate_tick(
+                dg.build_sensor_context(instance=instance, cursor=first.cursor, resources=landing)
+            ).run_requests
+            == []
+        )
         for record in instance.get_run_records(dg.RunsFilter(job_name="registers_job")):
             instance.report_run_canceled(record.dagster_run)
 
         # then one ledger run over every month that is a partition
-        result = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, cursor=first.cursor, resources=landing))
+        result = sensor.evaluate_tick(
+            dg.build_sensor_context(instance=instance, cursor=first.cursor, resources=landing)
+        )
         (ledger,) = result.run_requests
-        assert (ledger.job_name, ledger.partition_key_range) == ("ledger_job", dg.PartitionKeyRange("2024-02-01", "2024-12-01"))
+        assert (ledger.job_name, ledger.partition_key_range) == (
+            "ledger_job",
+            dg.PartitionKeyRange("2024-02-01", "2024-12-01"),
+        )
         cursor = json.loads(result.cursor)
         assert "transactions/08/transactions_08_2024-01.parquet" not in cursor  # before the first partition
         assert "transactions/08/transactions_08_2024-02.parquet" in cursor
 
-        again = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, cursor=result.cursor, resources=landing))
+        again = sensor.evaluate_tick(
+            dg.build_sensor_context(instance=instance, cursor=result.cursor, resources=landing)
+        )
         assert again.run_requests == []
 
 

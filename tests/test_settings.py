@@ -9,6 +9,8 @@ import pytest
 
 from dagster_project.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
 
+pytestmark = pytest.mark.unit
+
 
 def test_the_dbt_target_comes_from_the_environment():
     assert Settings.from_env({}).dbt_target == "duckdb"
@@ -22,8 +24,10 @@ def test_dbt_gets_the_paths_and_the_memory_cap_of_the_settings(tmp_path):
         {"PCW_DATA_DIR": str(tmp_path), "PCW_WAREHOUSE": str(tmp_path / "w.duckdb"), "PCW_DUCKDB_MEMORY_LIMIT": "3GB"}
     )
     assert settings.dbt_vars() == {
-        "warehouse_path": str(tmp_path / "w.duckdb"), "duckdb_memory_limit": "3GB",
-        "published_dir": str(tmp_path / "published"), "spark_dir": str(tmp_path / "spark"),
+        "warehouse_path": str(tmp_path / "w.duckdb"),
+        "duckdb_memory_limit": "3GB",
+        "published_dir": str(tmp_path / "published"),
+        "spark_dir": str(tmp_path / "spark"),
     }
     assert Settings.from_env({}).dbt_vars()["duckdb_memory_limit"] == "10GB"
 
@@ -31,8 +35,9 @@ def test_dbt_gets_the_paths_and_the_memory_cap_of_the_settings(tmp_path):
 def test_the_resources_carry_the_settings_they_were_built_from(tmp_path):
     from dagster_project.defs.resources import build_resources, dbt_project
 
-    settings = Settings(data_dir=tmp_path, landing_dir=tmp_path / "in", warehouse_path=tmp_path / "w.duckdb",
-                        duckdb_memory_limit="3GB")
+    settings = Settings(
+        data_dir=tmp_path, landing_dir=tmp_path / "in", warehouse_path=tmp_path / "w.duckdb", duckdb_memory_limit="3GB"
+    )
     resources = build_resources(settings, dbt_project("duckdb"))
     assert resources["warehouse"].database == str(tmp_path / "w.duckdb")
     assert resources["warehouse"].connection_config == {"memory_limit": "3GB"}
@@ -67,8 +72,17 @@ def test_importing_the_definitions_writes_no_environment_and_runs_no_dbt():
     """In a fresh process, as the code server imports them: the environment as it was, no dbt
     process started (dbt parse), the manifest untouched; the definitions are built when Dagster loads them."""
     manifest = DBT_PROJECT_DIR / "target" / "manifest.json"
-    child = subprocess.run([sys.executable, "-c", IMPORT_THE_DEFINITIONS, str(manifest)], cwd=PROJECT_ROOT,
-                           capture_output=True, text=True, timeout=300, check=True)
+    child = subprocess.run(
+        [sys.executable, "-c", IMPORT_THE_DEFINITIONS, str(manifest)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
     assert json.loads(child.stdout.splitlines()[-1]) == {
-        "environ_unchanged": True, "manifest_unchanged": True, "dbt_started": [], "lazy": "LazyDefinitions",
+        "environ_unchanged": True,
+        "manifest_unchanged": True,
+        "dbt_started": [],
+        "lazy": "LazyDefinitions",
     }

@@ -27,9 +27,11 @@ import duckdb
 import pytest
 
 from dagster_project.cli.build import build_warehouse
+from dagster_project.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
 from dagster_project.warehouse.publish import source_tables
 from sample_data import GenerationConfig, generate
-from dagster_project.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
+
+pytestmark = pytest.mark.spark
 
 if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
     pytest.skip("Spark needs Java 17 (java not found)", allow_module_level=True)
@@ -43,6 +45,7 @@ SAMPLE = GenerationConfig(communes=2, start_year=2025, end_year=2025)
 # Every other number (integer VND amounts, counts, rounded scores, rates) must be equal exactly.
 FRACTION_ABS_TOL = 1e-11
 FRACTION_REL_TOL = 1e-12
+
 
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory):
@@ -70,14 +73,20 @@ def builds(tmp_path_factory):
     env.pop("DAGSTER_HOME", None)  # an ephemeral instance, as for the DuckDB build above
     started = time.perf_counter()
     spark_build = subprocess.run(
-        [sys.executable, "-m", "dagster_project.cli.main", "marts"], env=env, cwd=PROJECT_ROOT,
-        capture_output=True, text=True, timeout=900,
+        [sys.executable, "-m", "dagster_project.cli.main", "marts"],
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     spark_seconds = time.perf_counter() - started
     assert spark_build.returncode == 0, spark_build.stdout[-4000:] + spark_build.stderr[-4000:]
     assert "on dbt target spark" in spark_build.stdout
     # shown with `pytest -s`: the DuckDB figure includes generation-free ingestion, GX gates and dbt
-    print(f"\nbuild times: DuckDB (whole pipeline) {duckdb_seconds:.0f} s, Spark (publish + dbt build) {spark_seconds:.0f} s")
+    print(
+        f"\nbuild times: DuckDB (whole pipeline) {duckdb_seconds:.0f} s, Spark (publish + dbt build) {spark_seconds:.0f} s"
+    )
     return settings
 
 
@@ -119,7 +128,9 @@ def read_both(settings: Settings, model: dict) -> tuple[list[tuple], list[tuple]
             return duck_rows, [], [], []
         spark_columns = {c[0]: c[1] for c in conn.execute(f"describe select * from {parquet}").fetchall()}
         names = [c[0] for c in duck_columns]
-        assert set(spark_columns) == set(names), f"{name}: columns {sorted(names)} on DuckDB, {sorted(spark_columns)} on Spark"
+        assert set(spark_columns) == set(names), (
+            f"{name}: columns {sorted(names)} on DuckDB, {sorted(spark_columns)} on Spark"
+        )
         select = ", ".join(f'"{n}"' for n in names)
         duck_rows = conn.execute(f"select {select} from warehouse.{model['schema']}.{name}").fetchall()
         spark_rows = conn.execute(f"select {select} from {parquet}").fetchall()
@@ -141,11 +152,15 @@ def same_value(a, b, column_kind: str) -> bool:
 def compare(settings: Settings, model: dict) -> list[str]:
     name = model["alias"] or model["name"]
     duck_rows, spark_rows, duck_kinds, spark_kinds = read_both(settings, model)
-    problems = [] if not spark_kinds else [
-        f"{name}: column {i} is {d} on DuckDB, {s} on Spark"
-        for i, (d, s) in enumerate(zip(duck_kinds, spark_kinds))
-        if d != s
-    ]
+    problems = (
+        []
+        if not spark_kinds
+        else [
+            f"{name}: column {i} is {d} on DuckDB, {s} on Spark"
+            for i, (d, s) in enumerate(zip(duck_kinds, spark_kinds))
+            if d != s
+        ]
+    )
     if len(duck_rows) != len(spark_rows):
         return [*problems, f"{name}: {len(duck_rows)} rows on DuckDB, {len(spark_rows)} on Spark"]
     # Sorted on every column, the exact ones first, so a float's last digits never decide the order.
@@ -166,7 +181,9 @@ def test_every_table_model_is_identical_on_spark(builds):
     settings = builds
     # the recompute models are each engine's own bookkeeping (what a DuckDB build recomputed)
     models = [
-        m for m in table_models() if m["config"]["materialized"] in ("table", "incremental") and m["fqn"][1] != "recompute"
+        m
+        for m in table_models()
+        if m["config"]["materialized"] in ("table", "incremental") and m["fqn"][1] != "recompute"
     ]
     marts = [m for m in table_models() if m["fqn"][1] == "marts"]
     # every mart is compared: one materialised otherwise would have no files to read

@@ -22,11 +22,13 @@ from dagster_graphql.client.query import LAUNCH_PIPELINE_EXECUTION_MUTATION
 from dagster_graphql.test.utils import execute_dagster_graphql
 
 from dagster_project.cli.build import BuildResult
-from dagster_project.quality import expectations
-from dagster_project.definitions import build_definitions
 from dagster_project.cli.progress import BuildProgress
-from sample_data import GenerationConfig, generate
+from dagster_project.definitions import build_definitions
+from dagster_project.quality import expectations
 from dagster_project.settings import PROJECT_ROOT, Settings, read_warehouse
+from sample_data import GenerationConfig, generate
+
+pytestmark = pytest.mark.e2e
 
 MONTH = "2025-01-01"
 # Every step process imports the project afresh (seconds each), so the run loads one ledger and its
@@ -40,7 +42,9 @@ def code_location() -> ModuleTarget:
     """The code location `dagster dev` loads, as pyproject.toml names it."""
     dagster = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["dagster"]
     return ModuleTarget(
-        module_name=dagster["module_name"], attribute=None, working_directory=str(PROJECT_ROOT),
+        module_name=dagster["module_name"],
+        attribute=None,
+        working_directory=str(PROJECT_ROOT),
         location_name=dagster["code_location_name"],
     )
 
@@ -49,8 +53,10 @@ def launch_from_ui(process_context: WorkspaceProcessContext, job_name: str, part
     """The UI's launch mutation for one partition of a job's asset and its gate; the run is queued
     (the instance's default run coordinator)."""
     selector = {
-        "repositoryLocationName": code_location().location_name, "repositoryName": "__repository__",
-        "jobName": job_name, "assetSelection": [{"path": TRANSACTIONS.path}],
+        "repositoryLocationName": code_location().location_name,
+        "repositoryName": "__repository__",
+        "jobName": job_name,
+        "assetSelection": [{"path": TRANSACTIONS.path}],
         "assetCheckSelection": [{"assetKey": {"path": TRANSACTIONS.path}, "name": GATE}],
     }
     tags = [{"key": "dagster/partition", "value": partition}]
@@ -71,10 +77,15 @@ def events(instance: dg.DagsterInstance, run_id: str, kind: dg.DagsterEventType)
 def sample(tmp_path, monkeypatch) -> Settings:
     """A one-commune sample of 2025, the settings in the environment for the code server and the
     processes it starts."""
-    settings = Settings(data_dir=tmp_path, landing_dir=tmp_path / "landing", warehouse_path=tmp_path / "warehouse.duckdb")
+    settings = Settings(
+        data_dir=tmp_path, landing_dir=tmp_path / "landing", warehouse_path=tmp_path / "warehouse.duckdb"
+    )
     generate(settings.landing_dir, GenerationConfig(communes=1, start_year=2025, end_year=2025))
-    for name, value in {"PCW_DATA_DIR": settings.data_dir, "PCW_LANDING_DIR": settings.landing_dir,
-                        "PCW_WAREHOUSE": settings.warehouse_path}.items():
+    for name, value in {
+        "PCW_DATA_DIR": settings.data_dir,
+        "PCW_LANDING_DIR": settings.landing_dir,
+        "PCW_WAREHOUSE": settings.warehouse_path,
+    }.items():
         monkeypatch.setenv(name, str(value))
     return settings
 
@@ -87,7 +98,9 @@ def instance_with_registers(settings: Settings) -> Iterator[dg.DagsterInstance]:
     home.mkdir()
     project_instance = yaml.safe_load((PROJECT_ROOT / "dagster_home" / "dagster.yaml").read_text(encoding="utf-8"))
     with dg.instance_for_test(overrides=project_instance, temp_dir=str(home)) as instance:
-        assert build_definitions(settings).resolve_job_def("registers_job").execute_in_process(instance=instance).success
+        assert (
+            build_definitions(settings).resolve_job_def("registers_job").execute_in_process(instance=instance).success
+        )
         yield instance
 
 
@@ -98,11 +111,15 @@ def test_a_ledger_month_launched_from_the_ui_loads_and_passes_its_gate(sample):
             list(QueuedRunCoordinatorDaemon(interval_seconds=1).run_iteration(process_context))
             run = poll_for_finished_run(instance, run_id, timeout=240)
 
-        failures = [f"{e.step_key}: {e.event_specific_data.error.to_string()}"
-                    for e in events(instance, run_id, dg.DagsterEventType.STEP_FAILURE)]
+        failures = [
+            f"{e.step_key}: {e.event_specific_data.error.to_string()}"
+            for e in events(instance, run_id, dg.DagsterEventType.STEP_FAILURE)
+        ]
         assert run.status == dg.DagsterRunStatus.SUCCESS, "\n".join(failures)
         assert run.tags["dagster/partition"] == MONTH
-        assert "multiprocess executor" in " ".join(e.message for e in events(instance, run_id, dg.DagsterEventType.ENGINE_EVENT))
+        assert "multiprocess executor" in " ".join(
+            e.message for e in events(instance, run_id, dg.DagsterEventType.ENGINE_EVENT)
+        )
         [loaded] = events(instance, run_id, dg.DagsterEventType.ASSET_MATERIALIZATION)
         [gate] = [e.event_specific_data for e in events(instance, run_id, dg.DagsterEventType.ASSET_CHECK_EVALUATION)]
         assert loaded.asset_key == TRANSACTIONS and loaded.partition == MONTH
@@ -144,8 +161,11 @@ def with_a_rule_september_breaks(load_suite):
     def load(folder: str, table: str) -> dict:
         suite = load_suite(folder, table)
         if (folder, table) == ("raw", "transactions"):
-            september = {"type": "expect_column_values_to_not_match_regex", "meta": {"rule": SEPTEMBER_RULE},
-                         "kwargs": {"column": "source_file", "regex": r"_2025-09\."}}
+            september = {
+                "type": "expect_column_values_to_not_match_regex",
+                "meta": {"rule": SEPTEMBER_RULE},
+                "kwargs": {"column": "source_file", "regex": r"_2025-09\."},
+            }
             suite = {**suite, "expectations": [*suite["expectations"], september]}
         return suite
 
@@ -158,16 +178,22 @@ def rows_loaded(settings: Settings, source: str, month: str) -> int:
     with read_warehouse(settings.warehouse_path) as conn:
         [(quarantined,)] = conn.execute(
             "select count(distinct (source_file, source_line)) from raw.quarantine where source_file in "
-            "(select unnest(?::varchar[]))", [[str(f.relative_to(settings.landing_dir)) for f in files]]
+            "(select unnest(?::varchar[]))",
+            [[str(f.relative_to(settings.landing_dir)) for f in files]],
         ).fetchall()
     return sum(len(pd.read_parquet(f)) for f in files) - quarantined
 
 
 def load_ledgers(settings: Settings, instance: dg.DagsterInstance, first: str, last: str) -> dg.ExecuteInProcessResult:
     """The ledger months from `first` to `last` in one run, as build.py and the landing sensor load them."""
-    return build_definitions(settings).resolve_job_def("ledger_job").execute_in_process(
-        instance=instance, raise_on_error=False,
-        tags={ASSET_PARTITION_RANGE_START_TAG: f"{first}-01", ASSET_PARTITION_RANGE_END_TAG: f"{last}-01"},
+    return (
+        build_definitions(settings)
+        .resolve_job_def("ledger_job")
+        .execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            tags={ASSET_PARTITION_RANGE_START_TAG: f"{first}-01", ASSET_PARTITION_RANGE_END_TAG: f"{last}-01"},
+        )
     )
 
 
@@ -182,7 +208,8 @@ def test_a_backfill_shows_its_gates_month_by_month_passed_or_failed(sample, monk
             gate = gate_status(ui, key)
             assert gate["partitionStatuses"]["ranges"] == [months("2025-01", "2025-06", "SUCCEEDED")]
             assert gate["executionForLatestMaterialization"] == {
-                "status": "SUCCEEDED", "partition": "2025-06-01",
+                "status": "SUCCEEDED",
+                "partition": "2025-06-01",
                 "evaluation": {"success": True, "description": f"{rules} rules passed"},
             }
 
@@ -193,7 +220,8 @@ def test_a_backfill_shows_its_gates_month_by_month_passed_or_failed(sample, monk
 
     assert deposits["partitionStatuses"]["ranges"] == [months("2025-01", "2025-12", "SUCCEEDED")]
     assert transactions["partitionStatuses"]["ranges"] == [
-        months("2025-01", "2025-08", "SUCCEEDED"), months("2025-09", "2025-09", "FAILED"),
+        months("2025-01", "2025-08", "SUCCEEDED"),
+        months("2025-09", "2025-09", "FAILED"),
         months("2025-10", "2025-12", "SUCCEEDED"),
     ]
     for gate, rules in ((transactions, transactions_rules), (deposits, deposits_rules)):
@@ -207,12 +235,16 @@ def test_a_backfill_shows_its_gates_month_by_month_passed_or_failed(sample, monk
     assert september.description.count("transactions_08_2025-09.parquet:") == expectations.EXAMPLES_PER_RULE
     # the audit keeps each run's outcomes once, for the months validated together
     with read_warehouse(sample.warehouse_path) as conn:
-        kept = conn.execute("select partition_key, count(*), sum(unexpected_count) filter (where not passed) "
-                            "from audit.quality_results where guarded_table = 'raw.transactions' group by 1 order by 1").fetchall()
+        kept = conn.execute(
+            "select partition_key, count(*), sum(unexpected_count) filter (where not passed) "
+            "from audit.quality_results where guarded_table = 'raw.transactions' group by 1 order by 1"
+        ).fetchall()
     assert kept == [("2025-01..2025-06", transactions_rules, None), ("2025-07..2025-12", transactions_rules, broken)]
     # and `pcw run` says so: a gate with a failed month failed, once, naming the month
     failed_checks = [f for f in BuildResult(runs={"ledger_job": second_half}).failures() if " / check " in f]
-    assert failed_checks == [f"ledger_job / check raw/transactions:great_expectations (2025-09): {september.description}"]
+    assert failed_checks == [
+        f"ledger_job / check raw/transactions:great_expectations (2025-09): {september.description}"
+    ]
     assert said == "Quality gates: 1 passed, 1 FAILED (raw/transactions)"
 
 
