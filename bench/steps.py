@@ -82,10 +82,10 @@ def _phases(runs: dict, instance) -> dict:
 
 def _dbt_node_seconds(since: float) -> dict[str, float]:
     """Execution time of every dbt node run since `since` (epoch seconds), from dbt's run_results.json."""
-    from dagster_project.settings import DBT_PROJECT_DIR
+    from dagster_project.defs.dbt_models import target_dir
+    from dagster_project.defs.resources import dbt_project
 
-    # where dagster-dbt puts each invocation's folder: DBT_TARGET_PATH (as the tests set it), else dbt/target
-    target = DBT_PROJECT_DIR / os.environ.get("DBT_TARGET_PATH", "target")
+    target = target_dir(dbt_project("duckdb"))  # where the dbt step puts each build's folder
     seconds = {}
     for path in target.rglob("run_results.json"):
         if path.stat().st_mtime >= since:

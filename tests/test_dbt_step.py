@@ -10,16 +10,18 @@ pytestmark = pytest.mark.unit
 
 
 def test_old_dbt_invocation_folders_are_pruned(tmp_path):
-    folders = [tmp_path / f"dbt_models-{i}" for i in range(6)]
-    for age, folder in enumerate(reversed(folders)):
+    folders = [tmp_path / f"dbt_models-here-{i}" for i in range(6)]
+    for age, folder in enumerate([tmp_path / "dbt_models-there-0", *reversed(folders)]):
         folder.mkdir()
         os.utime(folder, (1_000_000 + age, 1_000_000 + age))
     (tmp_path / "manifest.json").write_text("{}")
     prune_invocations(folders[0], keep=3)
+    # the oldest of this warehouse's go; another warehouse's folder (another build's) stays
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "dbt_models-0",
-        "dbt_models-1",
-        "dbt_models-2",
+        "dbt_models-here-0",
+        "dbt_models-here-1",
+        "dbt_models-here-2",
+        "dbt_models-there-0",
         "manifest.json",
     ]
 

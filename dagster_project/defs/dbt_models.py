@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import os
 import shutil
 import uuid
 from collections.abc import Iterator, Mapping
@@ -59,10 +60,15 @@ KEPT_INVOCATIONS = 3  # each dbt build leaves ~11 MB of compiled SQL, logs and a
 
 
 def prune_invocations(latest: Path, keep: int = KEPT_INVOCATIONS) -> None:
-    """Remove all but the newest `keep` dbt invocation folders beside `latest` (dagster-dbt gives
-    every build its own target folder; nothing reads the old ones)."""
+    """Remove all but the newest `keep` dbt invocation folders of the same warehouse (the same vars,
+    `invocation_folder`) beside `latest`: dagster-dbt gives every build its own target folder and
+    nothing reads the old ones. Another warehouse's folders are left alone: its build, in another
+    process, may be using one (the pool serialises the builds of one warehouse only)."""
+    warehouse = latest.name.split("-")[1]
     folders = sorted(
-        (f for f in latest.parent.glob("dbt_models-*") if f.is_dir()), key=lambda f: f.stat().st_mtime, reverse=True
+        (f for f in latest.parent.glob(f"dbt_models-{warehouse}-*") if f.is_dir()),
+        key=lambda f: f.stat().st_mtime,
+        reverse=True,
     )
     for folder in folders[keep:]:
         if folder != latest:
@@ -81,6 +87,12 @@ def invocation_folder(target_dir: Path, run_id: str, dbt_vars: Mapping[str, Any]
         with suppress(OSError):  # pruned meanwhile by another build: dbt parses it all
             shutil.copy(parses[-1], folder / parses[-1].name)
     return folder
+
+
+def target_dir(project: DbtProject) -> Path:
+    """Where the dbt builds' folders go: DBT_TARGET_PATH if set (as dagster-dbt reads it), else the
+    project's target folder."""
+    return project.project_dir / os.environ.get("DBT_TARGET_PATH", project.target_path)
 
 
 def _modified(path: Path) -> float:
@@ -144,7 +156,7 @@ def build_dbt_models(project: DbtProject, dbt_target: str) -> dg.AssetsDefinitio
         invocation = dbt.cli(
             dbt_build_args(dbt_vars, config.full_refresh),
             context=context,
-            target_path=invocation_folder(project.project_dir / project.target_path, context.run.run_id, dbt_vars),
+            target_path=invocation_folder(target_dir(project), context.run.run_id, dbt_vars),
         )
         try:
             yield from with_row_counts(invocation, context)
