@@ -97,7 +97,8 @@ def add_a_returning_loan(final: Path) -> str:
                 select
                     loan_id,
                     regexp_extract(any_value(filename), 'transactions_(\d+)_', 1) as branch,
-                    sum(case when from_bucket is null and to_bucket is not null then principal_amount else 0 end) as lent
+                    sum(case when from_bucket is null and to_bucket is not null then principal_amount else 0 end)
+                        as lent
                 from ledger
                 group by loan_id
                 having sum(case when to_bucket is not null then principal_amount else 0 end)

@@ -165,7 +165,8 @@ def test_a_bad_row_is_quarantined_with_its_rule_and_the_good_rows_load(tmp_path,
     assert lines == [(2,), (4,)]
     # control totals: the manifest's sums equal the loaded rows' sums
     manifest = conn.execute(
-        "select rows_read, rows_loaded, rows_quarantined, control_totals from audit.load_manifest where source_file = ?",
+        "select rows_read, rows_loaded, rows_quarantined, control_totals from audit.load_manifest "
+        "where source_file = ?",
         [file_load.source_file],
     ).fetchone()
     assert manifest[:3] == (3, 2, 1)
@@ -458,7 +459,8 @@ def test_parquet_amounts_of_an_integer_type_load_and_a_floating_one_rejects_its_
     [rejected] = [f for load in loads for f in load.rejected]
     assert (rejected.source_file, rejected.rejection) == (
         "transactions/08/transactions_08_2024-03.parquet",
-        "column interest_amount is DOUBLE in the Parquet file, not an integer type: amounts are whole đồng and a fraction would be rounded",
+        "column interest_amount is DOUBLE in the Parquet file, not an integer type: "
+        "amounts are whole đồng and a fraction would be rounded",
     )
 
 

@@ -73,7 +73,8 @@ def test_a_reader_waits_for_the_writer_then_says_so_in_one_line(tmp_path):
     writer = duckdb.connect(str(path))  # holds the file's lock, as a load does
     code = (
         "import sys\nfrom dagster_project.settings import WarehouseBusy, read_warehouse\n"
-        f"try:\n    read_warehouse({str(path)!r}, wait_seconds=2)\nexcept WarehouseBusy as busy:\n    print(busy)\n    sys.exit(3)"
+        f"try:\n    read_warehouse({str(path)!r}, wait_seconds=2)\n"
+        "except WarehouseBusy as busy:\n    print(busy)\n    sys.exit(3)"
     )
     try:
         reader = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

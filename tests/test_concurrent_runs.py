@@ -71,7 +71,8 @@ def test_three_runs_at_once_all_succeed_and_load_everything(tmp_path):
         assert code == 0 and "Could not set lock" not in output, output
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as conn:
         loaded = conn.execute(
-            "select distinct partition_key from audit.load_manifest where source_name = 'transactions' and outcome = 'loaded'"
+            "select distinct partition_key from audit.load_manifest "
+            "where source_name = 'transactions' and outcome = 'loaded'"
         ).fetchall()
         months_in_raw = conn.execute(
             "select distinct strftime(transaction_date, '%Y-%m') from raw.transactions order by 1"

@@ -390,7 +390,10 @@ def test_interest_due_and_collected_equal_a_recomputation(warehouse, ledger):
 
 def test_debt_quality_balances_equal_the_outstanding_balance_mart(warehouse):
     keys = "as_of_date, new_commune_code, program_code, organisation_code"
-    sums = "sum(current_principal) as current_principal, sum(overdue_principal) as overdue_principal, sum(frozen_principal) as frozen_principal"
+    sums = (
+        "sum(current_principal) as current_principal, sum(overdue_principal) as overdue_principal, "
+        "sum(frozen_principal) as frozen_principal"
+    )
     # (units owing nothing on either side are left out: the balance mart keeps zero rows for growth)
     quality, outstanding = (
         query(

@@ -139,7 +139,8 @@ def test_a_groups_score_equals_the_seed_rules_applied_to_the_raw_ledger(warehous
     assert row.rating == band
     by_rating = query(
         warehouse,
-        f"select rating, sum(group_count) n from mart_groups_by_rating where as_of_date = '{MONTH.date()}' group by rating",
+        f"select rating, sum(group_count) n from mart_groups_by_rating where as_of_date = '{MONTH.date()}' "
+        "group by rating",
     )
     assert by_rating.set_index("rating").n.to_dict() == card.rating.value_counts().to_dict()
 
@@ -154,7 +155,8 @@ def test_fees_for_one_organisation_month_are_collected_interest_times_the_rates(
     fees = query(
         warehouse,
         f"""select sum(interest_collected) i, sum(organisation_fee) f, sum(group_commission) c
-                                from mart_entrustment_fees where as_of_date = '{MONTH.date()}' and organisation_code = 'HPN'""",
+            from mart_entrustment_fees
+            where as_of_date = '{MONTH.date()}' and organisation_code = 'HPN'""",
     ).iloc[0]
     assert fees.i == interest.sum() > 0
     assert fees.f == half_up(interest * rates["organisation_fee"]).sum()

@@ -98,8 +98,9 @@ def test_a_new_month_recomputes_that_month_only_and_equals_a_build_from_all_hist
     assert loan_month_tables(month_by_month) == loan_month_tables(small_warehouse[0])
     with duckdb.connect(str(month_by_month.warehouse_path), read_only=True) as conn:
         gated = conn.execute(
-            "select partition_key, bool_and(passed) from audit.quality_results where guarded_table = 'main.mart_debt_quality' "
-            "and checked_at = (select max(checked_at) from audit.quality_results where guarded_table = 'main.mart_debt_quality') "
+            "select partition_key, bool_and(passed) from audit.quality_results "
+            "where guarded_table = 'main.mart_debt_quality' and checked_at = "
+            "(select max(checked_at) from audit.quality_results where guarded_table = 'main.mart_debt_quality') "
             "group by partition_key"
         ).fetchall()
     assert gated == [("2025-12-31..", True)]  # the quality gate validated the recomputed month

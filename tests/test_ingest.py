@@ -12,7 +12,10 @@ from dagster_project.ingest.loader import load_register
 pytestmark = pytest.mark.unit
 
 POINTS = LANDING_SOURCES["transaction_points"]
-HEADER = "transaction_point_id,transaction_point_name,transaction_office_code,transaction_office_name,commune_code,transaction_day,opened_date"
+HEADER = (
+    "transaction_point_id,transaction_point_name,transaction_office_code,transaction_office_name,"
+    "commune_code,transaction_day,opened_date"
+)
 
 
 def write_points(landing: Path, body: str, *, bom: bool = True, crlf: bool = True) -> Path:
@@ -67,11 +70,13 @@ def test_loading_the_same_files_twice_changes_nothing(tmp_path, conn):
     )
     load_register(conn, POINTS, tmp_path)
     first = conn.execute(
-        "select * from raw.transaction_points union all select null, null, null, null, null, null, null, rule, source_line from raw.quarantine"
+        "select * from raw.transaction_points union all "
+        "select null, null, null, null, null, null, null, rule, source_line from raw.quarantine"
     ).fetchall()
     load_register(conn, POINTS, tmp_path)
     second = conn.execute(
-        "select * from raw.transaction_points union all select null, null, null, null, null, null, null, rule, source_line from raw.quarantine"
+        "select * from raw.transaction_points union all "
+        "select null, null, null, null, null, null, null, rule, source_line from raw.quarantine"
     ).fetchall()
     assert first == second and len(first) == 2
 

@@ -30,12 +30,18 @@ NEXT_MONTH = f"{(load_date().replace(day=28) + timedelta(days=4)):%Y-%m}"
 
 # a file the contract does not know -> the reason it is ignored
 UNKNOWN = {
-    "transactions/08/transactions_08_2024_02.csv": "name does not match transactions_<branch>_<YYYY-MM>.csv or .parquet",
+    "transactions/08/transactions_08_2024_02.csv": (
+        "name does not match transactions_<branch>_<YYYY-MM>.csv or .parquet"
+    ),
     "transactions/08/transactions_08_2024-02.CSV": "extension .CSV is not .csv or .parquet (lower case)",
     "transactions/08/transactions_08_2024-13.csv": "month 2024-13 in the name is not a month (YYYY-MM, 01 to 12)",
     "transactions/02/transactions_08_2024-02.csv": "named for branch 08 but in the folder transactions/02/",
-    "transactions/transactions_08_2024-02.csv": "not in a branch folder: transactions files go in transactions/<branch>/",
-    "transactions/08/transactions_08_2024-03.csv.control.json": "control file without its data file transactions_08_2024-03.csv",
+    "transactions/transactions_08_2024-02.csv": (
+        "not in a branch folder: transactions files go in transactions/<branch>/"
+    ),
+    "transactions/08/transactions_08_2024-03.csv.control.json": (
+        "control file without its data file transactions_08_2024-03.csv"
+    ),
     "transactions_08_2024-02.csv": "not in a source folder: files go in <source>/<branch>/ ("
     + ", ".join(LANDING_SOURCES)
     + ")",

@@ -81,7 +81,8 @@ def landing(tmp_path_factory) -> Path:
         "borrowers",
         ",".join(LANDING_SOURCES["borrowers"].columns),
         [
-            f"B{i},H{i},Nguyễn Thị Hoa {i},0081900000{i:02d},09120000{i:02d},F,1980,Tày,poor,2023,G1,{COMMUNE},Tổ 5,2014-01-01,true,false"
+            f"B{i},H{i},Nguyễn Thị Hoa {i},0081900000{i:02d},09120000{i:02d},F,1980,Tày,poor,2023,G1,"
+            f"{COMMUNE},Tổ 5,2014-01-01,true,false"
             for i in range(10)
         ],
     )

@@ -176,28 +176,51 @@ BALANCES, DEBT, LOAN_MONTHS = (
     "main.int_loan_balances__month_end",
 )
 IDENTITY = "outstanding_principal = current_principal + overdue_principal + frozen_principal"
+
+
+def update(table: str, assignments: str, nth: int) -> str:
+    """A statement setting `assignments` on the `nth` row of the table's latest month."""
+    return f"update {table} set {assignments} where {nth_latest(table, nth)}"
+
+
+PAR = "par90_principal <= par30_principal and par30_principal <= outstanding_principal"
+WRITE_OFFS = "principal_written_off <= principal_written_off_to_date and k4c_frozen_principal <= frozen_principal"
+BUCKETS = "current_principal >= 0 and overdue_principal >= 0 and frozen_principal >= 0"
 # dbt test -> a statement that breaks its rule on one row
 BREAKS = {
-    f"mart_outstanding_balance: {IDENTITY}": f"update {BALANCES} set outstanding_principal = outstanding_principal + 1 where {nth_latest(BALANCES, 0)}",
-    "mart_outstanding_balance: borrowers_with_outstanding <= loans_with_outstanding": f"update {BALANCES} set borrowers_with_outstanding = loans_with_outstanding + 1 where {nth_latest(BALANCES, 1)}",
-    "mart_outstanding_balance.new_commune_code: not_null": f"update {BALANCES} set new_commune_code = null where {nth_latest(BALANCES, 2)}",
-    "allocated_principal_within_outstanding": f"update {BALANCES} set allocated_principal = outstanding_principal + 1 where {nth_latest(BALANCES, 3)}",
-    f"mart_debt_quality: {IDENTITY}": f"update {DEBT} set outstanding_principal = outstanding_principal + 1 where {nth_latest(DEBT, 0)}",
-    "mart_debt_quality: par90_principal <= par30_principal and par30_principal <= outstanding_principal": f"update {DEBT} set par90_principal = par30_principal + 1 where {nth_latest(DEBT, 1)}",
-    "mart_debt_quality: principal_written_off <= principal_written_off_to_date and k4c_frozen_principal <= frozen_principal": f"update {DEBT} set k4c_frozen_principal = frozen_principal + 1 where {nth_latest(DEBT, 2)}",
-    "mart_debt_quality.new_commune_code: not_null": f"update {DEBT} set new_commune_code = null where {nth_latest(DEBT, 3)}",
-    f"int_loan_balances__month_end: {IDENTITY}": f"update {LOAN_MONTHS} set outstanding_principal = outstanding_principal + 1 where {nth_latest(LOAN_MONTHS, 0)}",
-    "int_loan_balances__month_end: current_principal >= 0 and overdue_principal >= 0 and frozen_principal >= 0": f"update {LOAN_MONTHS} set current_principal = -1, overdue_principal = overdue_principal + current_principal + 1 "
-    f"where {nth_latest(LOAN_MONTHS, 1)}",  # the identity holds
-    "loans_never_owe_more_than_disbursed": f"update {LOAN_MONTHS} as b set current_principal = l.loan_amount + 1, overdue_principal = 0, frozen_principal = 0, "
-    f"outstanding_principal = l.loan_amount + 1 from main.stg_branch__loans as l "
-    f"where l.loan_id = b.loan_id and {nth_latest(LOAN_MONTHS, 2, 'b')}",
-    "one_borrower_a_household": "insert into raw.borrowers by name select * replace ('B-TWIN' as borrower_id) from raw.borrowers limit 1",
-    "stg_admin__new_communes.commune_code: unique": "insert into raw.admin_units_new select * from raw.admin_units_new limit 1",
+    f"mart_outstanding_balance: {IDENTITY}": update(BALANCES, "outstanding_principal = outstanding_principal + 1", 0),
+    "mart_outstanding_balance: borrowers_with_outstanding <= loans_with_outstanding": update(
+        BALANCES, "borrowers_with_outstanding = loans_with_outstanding + 1", 1
+    ),
+    "mart_outstanding_balance.new_commune_code: not_null": update(BALANCES, "new_commune_code = null", 2),
+    "allocated_principal_within_outstanding": update(BALANCES, "allocated_principal = outstanding_principal + 1", 3),
+    f"mart_debt_quality: {IDENTITY}": update(DEBT, "outstanding_principal = outstanding_principal + 1", 0),
+    f"mart_debt_quality: {PAR}": update(DEBT, "par90_principal = par30_principal + 1", 1),
+    f"mart_debt_quality: {WRITE_OFFS}": update(DEBT, "k4c_frozen_principal = frozen_principal + 1", 2),
+    "mart_debt_quality.new_commune_code: not_null": update(DEBT, "new_commune_code = null", 3),
+    f"int_loan_balances__month_end: {IDENTITY}": update(
+        LOAN_MONTHS, "outstanding_principal = outstanding_principal + 1", 0
+    ),
+    f"int_loan_balances__month_end: {BUCKETS}": update(  # the identity holds
+        LOAN_MONTHS, "current_principal = -1, overdue_principal = overdue_principal + current_principal + 1", 1
+    ),
+    "loans_never_owe_more_than_disbursed": (
+        f"update {LOAN_MONTHS} as b set current_principal = l.loan_amount + 1, overdue_principal = 0, "
+        "frozen_principal = 0, outstanding_principal = l.loan_amount + 1 from main.stg_branch__loans as l "
+        f"where l.loan_id = b.loan_id and {nth_latest(LOAN_MONTHS, 2, 'b')}"
+    ),
+    "one_borrower_a_household": (
+        "insert into raw.borrowers by name select * replace ('B-TWIN' as borrower_id) from raw.borrowers limit 1"
+    ),
+    "stg_admin__new_communes.commune_code: unique": (
+        "insert into raw.admin_units_new select * from raw.admin_units_new limit 1"
+    ),
     "crosswalk_pairs_once": "insert into raw.admin_unit_crosswalk select * from raw.admin_unit_crosswalk limit 1",
-    "eligibility_exceptions_are_few":  # every checked loan of program 01 an exception
-    "insert into main.mart_eligibility_exceptions by name select loan_id, borrower_key, program_code from "
-    "main.stg_branch__loans where program_code = '01' and loan_id not in (select loan_id from main.mart_eligibility_exceptions)",
+    "eligibility_exceptions_are_few": (  # every checked loan of program 01 an exception
+        "insert into main.mart_eligibility_exceptions by name select loan_id, borrower_key, program_code "
+        "from main.stg_branch__loans where program_code = '01' "
+        "and loan_id not in (select loan_id from main.mart_eligibility_exceptions)"
+    ),
 }
 
 

@@ -85,7 +85,8 @@ def builds(tmp_path_factory):
     assert "on dbt target spark" in spark_build.stdout
     # shown with `pytest -s`: the DuckDB figure includes generation-free ingestion, GX gates and dbt
     print(
-        f"\nbuild times: DuckDB (whole pipeline) {duckdb_seconds:.0f} s, Spark (publish + dbt build) {spark_seconds:.0f} s"
+        f"\nbuild times: DuckDB (whole pipeline) {duckdb_seconds:.0f} s, "
+        f"Spark (publish + dbt build) {spark_seconds:.0f} s"
     )
     return settings
 
