@@ -1,4 +1,4 @@
-"""The scale factors: which sample each benchmark generates (dagster_project/sample_data options)."""
+"""The scale factors: which sample each benchmark generates (sample_data options)."""
 
 from __future__ import annotations
 

@@ -201,7 +201,7 @@ class StepRun:
 
     @property
     def stopped_for_missing_months(self) -> bool:
-        """The marts build refused to run over the missing months (ledger_holes.py), naming the first."""
+        """The marts build refused to run over the missing months (ingest/holes.py), naming the first."""
         return (
             bool(self.missing)
             and len(self.failures) == 1

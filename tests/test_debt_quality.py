@@ -126,9 +126,10 @@ def dbt_test_outcomes(warehouse: Path, model: str, target: Path) -> dict[str, st
             "--log-path",
             str(target),
             "--quiet",
+            "--vars",
+            json.dumps({"warehouse_path": str(warehouse)}),  # the profile's path (settings.py dbt_vars)
         ],
         cwd=DBT_PROJECT_DIR,
-        env={**os.environ, "PCW_WAREHOUSE": str(warehouse)},
         capture_output=True,
     )
     nodes = json.loads((target / "manifest.json").read_text(encoding="utf-8"))["nodes"]

@@ -3,7 +3,6 @@ the home that keeps it. A row rule of the load quarantines the landing row that 
 test fails the build on a warehouse where one row breaks it."""
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -124,7 +123,6 @@ def test_each_row_rule_a_raw_suite_gave_up_quarantines_the_row_that_breaks_it(tm
 def dbt_test(warehouse: Path, target: Path, models: list[str]) -> dict[str, str]:
     """`dbt test` on the models (their YAML tests and the singular tests that read them): each test's
     name and status ('pass', 'fail')."""
-    env = {**os.environ, "PCW_WAREHOUSE": str(warehouse), "PCW_DBT_TARGET": "duckdb"}
     dbt = Path(sys.executable).parent / "dbt"
     subprocess.run(
         [
@@ -139,9 +137,12 @@ def dbt_test(warehouse: Path, target: Path, models: list[str]) -> dict[str, str]
             "--log-path",
             str(target),
             "--quiet",
+            "--target",
+            "duckdb",
+            "--vars",
+            json.dumps({"warehouse_path": str(warehouse)}),  # the profile's path (settings.py dbt_vars)
         ],
         cwd=DBT_DIR,
-        env=env,
         check=False,
         capture_output=True,
     )
