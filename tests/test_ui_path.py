@@ -158,8 +158,8 @@ def with_a_rule_september_breaks(load_suite):
     """The transactions suite with one more rule, which every row loaded from a September file
     breaks: a failure in one month of a range (the loader's own rules leave nothing else for it)."""
 
-    def load(folder: str, table: str) -> dict:
-        suite = load_suite(folder, table)
+    def load(folder: str, table: str, *seeds_dir) -> dict:
+        suite = load_suite(folder, table, *seeds_dir)
         if (folder, table) == ("raw", "transactions"):
             september = {
                 "type": "expect_column_values_to_not_match_regex",
@@ -252,7 +252,7 @@ def said_of_gates(instance: dg.DagsterInstance, run: dg.ExecuteInProcessResult) 
     """What `pcw run` prints of a ledger run's gates, from the run's events."""
     out = io.StringIO()
     progress = BuildProgress(out, interactive=False)
-    progress.start("ledger_job", ("2025-07-01", "2025-12-01"))
+    progress.start("ledger_job", ("2025-07", "2025-12"))  # as cli/build.py gives them
     for entry in instance.all_logs(run.run_id):
         progress.on_event(entry)
     progress.finish(run.success)
