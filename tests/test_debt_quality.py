@@ -3,11 +3,7 @@
 The sample runs from 2022 so that its ledger holds loans going overdue, extended, frozen and
 written off (a 2024 start has almost none)."""
 
-import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -16,9 +12,10 @@ import pandas as pd
 import pytest
 
 from dagster_project.ingest.admin_units import commune_crosswalk
-from dagster_project.settings import DBT_PROJECT_DIR, Settings
+from dagster_project.settings import Settings
 from sample_data import GenerationConfig
 from tests.conftest import build_sample_warehouse
+from tests.dbt_tests import dbt_test_statuses
 
 pytestmark = pytest.mark.integration
 
@@ -106,42 +103,6 @@ def test_the_sample_has_troubled_loans(ledger):
     assert {"transfer_to_overdue", "extension", "freeze", "write_off"} <= types
 
 
-def dbt_test_outcomes(warehouse: Path, model: str, target: Path) -> dict[str, str]:
-    """`dbt test` of one model's data tests on `warehouse`: each test's expression (or name) and status."""
-    target.mkdir()
-    partial_parse = Path(os.environ["DBT_TARGET_PATH"]) / "partial_parse.msgpack"  # tests/conftest.py
-    if partial_parse.exists():
-        shutil.copy(partial_parse, target)
-    dbt = Path(sys.executable).with_name("dbt")
-    subprocess.run(
-        [
-            str(dbt),
-            "test",
-            "--select",
-            model,
-            "--exclude",
-            "test_type:unit",
-            "--target-path",
-            str(target),
-            "--log-path",
-            str(target),
-            "--quiet",
-            "--vars",
-            json.dumps({"warehouse_path": str(warehouse)}),  # the profile's path (settings.py dbt_vars)
-        ],
-        cwd=DBT_PROJECT_DIR,
-        capture_output=True,
-    )
-    nodes = json.loads((target / "manifest.json").read_text(encoding="utf-8"))["nodes"]
-    results = json.loads((target / "run_results.json").read_text(encoding="utf-8"))["results"]
-    tests = {r["unique_id"]: nodes[r["unique_id"]] for r in results}
-    names = {
-        uid: node.get("test_metadata", {}).get("kwargs", {}).get("expression", node["name"])
-        for uid, node in tests.items()
-    }
-    return {names[r["unique_id"]]: r["status"] for r in results}
-
-
 def test_a_loan_state_off_the_balance_identity_fails_the_builds_dbt_test(warehouse, tmp_path):
     """The balance identity of every loan state is a dbt test of the build (passed, or the fixture
     would have failed): on a copy where one loan's month-end state breaks it, that test fails, and
@@ -153,10 +114,11 @@ def test_a_loan_state_off_the_balance_identity_fails_the_builds_dbt_test(warehou
             "update main.int_loan_state__month_end set outstanding_principal = outstanding_principal + 1 "
             "where rowid = (select min(rowid) from main.int_loan_state__month_end where outstanding_principal > 0)"
         )
-    outcomes = dbt_test_outcomes(copy, "int_loan_state__month_end", tmp_path / "target")
+    outcomes = dbt_test_statuses(copy, tmp_path / "target", ["int_loan_state__month_end"])
     failed = [test for test, status in outcomes.items() if status in ("fail", "error")]
     assert len(outcomes) > 5, outcomes
-    assert failed == ["outstanding_principal = current_principal + overdue_principal + frozen_principal"], outcomes
+    identity = "outstanding_principal = current_principal + overdue_principal + frozen_principal"
+    assert failed == [f"int_loan_state__month_end: {identity}"], outcomes
 
 
 def test_loan_states_equal_the_ledger_at_each_month_end(warehouse, ledger):

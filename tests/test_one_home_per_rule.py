@@ -2,10 +2,7 @@
 the home that keeps it. A row rule of the load quarantines the landing row that breaks it; a dbt
 test fails the build on a warehouse where one row breaks it."""
 
-import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -13,6 +10,7 @@ import pytest
 
 from dagster_project.domain.landing_contract import LANDING_SOURCES
 from dagster_project.ingest.rules import rules_for
+from tests.dbt_tests import dbt_test_statuses
 from tests.tiny_landing import load_all, open_warehouse, write, write_registers
 
 pytestmark = pytest.mark.integration
@@ -120,49 +118,6 @@ def test_each_row_rule_a_raw_suite_gave_up_quarantines_the_row_that_breaks_it(tm
     assert len(quarantined) == len(ROW_RULES)  # the valid rows loaded
 
 
-def dbt_test(warehouse: Path, target: Path, models: list[str]) -> dict[str, str]:
-    """`dbt test` on the models (their YAML tests and the singular tests that read them): each test's
-    name and status ('pass', 'fail')."""
-    dbt = Path(sys.executable).parent / "dbt"
-    subprocess.run(
-        [
-            str(dbt),
-            "test",
-            "--select",
-            *models,
-            "--exclude",
-            "test_type:unit",
-            "--target-path",
-            str(target),
-            "--log-path",
-            str(target),
-            "--quiet",
-            "--target",
-            "duckdb",
-            "--vars",
-            json.dumps({"warehouse_path": str(warehouse)}),  # the profile's path (settings.py dbt_vars)
-        ],
-        cwd=DBT_DIR,
-        check=False,
-        capture_output=True,
-    )
-    results = json.loads((target / "run_results.json").read_text())["results"]
-    manifest = json.loads((target / "manifest.json").read_text())["nodes"]
-    return {_test_name(manifest[r["unique_id"]]): r["status"] for r in results}
-
-
-def _test_name(node: dict) -> str:
-    """A singular test by its file's name; a YAML test as `model.column: test` or `model: expression`."""
-    meta = node.get("test_metadata")
-    if not meta:
-        return node["name"]
-    model = node["attached_node"].split(".")[-1]
-    kwargs = meta["kwargs"]
-    if "expression" in kwargs:
-        return f"{model}: {kwargs['expression']}"
-    return f"{model}.{kwargs.get('column_name')}: {meta['name']}"
-
-
 def nth_latest(table: str, n: int, alias: str | None = None) -> str:
     """SQL: true for the n-th row (from 0) of the table's latest month-end."""
     return (
@@ -248,5 +203,5 @@ def test_each_rule_a_suite_gave_up_to_dbt_fails_its_dbt_test(broken_warehouse, t
         "stg_admin__commune_crosswalk",
         "mart_eligibility_exceptions",
     ]
-    statuses = dbt_test(broken_warehouse, tmp_path / "target", models)
+    statuses = dbt_test_statuses(broken_warehouse, tmp_path / "target", models)
     assert {rule: statuses.get(rule) for rule in BREAKS} == dict.fromkeys(BREAKS, "fail")
