@@ -14,24 +14,20 @@ from dagster_duckdb import DuckDBResource
 from dagster_project.settings import DBT_PROJECT_DIR, Settings
 
 
-class LandingFolder(dg.ConfigurableResource):
+class Folder(dg.ConfigurableResource):
+    path: str
+
+    @property
+    def root(self) -> Path:
+        return Path(self.path)
+
+
+class LandingFolder(Folder):
     """The folder branch systems drop their extract files into (docs/data-contract.md)."""
 
-    path: str
 
-    @property
-    def root(self) -> Path:
-        return Path(self.path)
-
-
-class PublishedFolder(dg.ConfigurableResource):
+class PublishedFolder(Folder):
     """Where the published copies go: raw tables for other engines, marts for planners (publish.py)."""
-
-    path: str
-
-    @property
-    def root(self) -> Path:
-        return Path(self.path)
 
 
 class AlertLog(dg.ConfigurableResource):
