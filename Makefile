@@ -24,7 +24,7 @@ TEST_WORKERS ?= auto
 test: setup-spark  ## every test tier (with the Spark equality test: tests/test_spark_equality.py), in parallel
 	@$(UV) run --locked --extra spark pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
-check: lint lint-sql  ## lint (ruff, sqlfluff), then the unit tier: the quick check before a commit
+check: lint lint-sql  ## lint (ruff, sqlfluff), then the unit tier (under two minutes): the quick check before a commit
 	@$(UV) run --locked pytest -q -m unit
 
 lint: uv  ## ruff on the Python code (pyproject.toml [tool.ruff])
