@@ -96,7 +96,8 @@ BAD_ROWS = [
     (
         "loans",
         {"annual_rate": "7.2", "overdue_annual_rate": "9.36"},
-        "annual_rate is not the program's rate at disbursement_date",
+        "annual_rate not allowed: annual_rate 7.2 for program 01 on 2024-01-15 in commune 02200; "
+        "allowed: 3.3 (in the communes of area list 30a); 6.6 (the program's rate)",
     ),
     ("loans", {"overdue_annual_rate": "8.6"}, "overdue_annual_rate is not 1.3 x annual_rate"),
     ("loans", {"loan_amount": "150000000"}, "loan_amount above the program's cap at disbursement_date"),

@@ -23,6 +23,7 @@ import duckdb
 
 from dagster_project.domain.landing_contract import LANDING_SOURCES, REORGANISATION_DATE, LandingSource
 from dagster_project.domain.months import today_in_vietnam
+from dagster_project.ingest.rates import prepare_allowed_rates, special_rate_categories
 from dagster_project.settings import SEEDS_DIR
 
 
@@ -187,6 +188,23 @@ def _generic_rules(source: LandingSource) -> list[RowRule]:
 # The first valid_from of the loan's program in seeds/program_terms.csv (null for an unknown program).
 _PROGRAM_START = "(select first_valid_from from rule_program_starts)[t.program_code]"
 
+
+def _pct(value: str) -> str:
+    """SQL: a decimal rate as the government writes it (6.6, 8.382), not 6.6000."""
+    return f"cast(cast({value} as double) as varchar)"
+
+
+# Rates (rates.py): the case in force at the loan's disbursement date, and the borrower's category
+# where a special rate names it (a map of those few borrowers: no join per row).
+_RATE_IN_FORCE = "r.program_code = t.program_code and t.disbursement_date between r.valid_from and r.valid_to"
+_RATE_CATEGORY = "(select categories from rule_rate_borrowers)[t.borrower_id]"
+# What the quarantine reason lists: every case of the program then, a province's only in its communes
+_RATES_ALLOWED = (
+    "(select string_agg(allowed, '; ' order by allowed) from (select distinct "
+    f"{_pct('r.annual_rate_pct')} || ' (' || r.allowed_as || ')' as allowed from rule_allowed_rates r "
+    f"where {_RATE_IN_FORCE} and (r.scope <> 'province' or r.commune_code = t.commune_code)))"
+)
+
 # A row's own rules, after the generic ones and before its parents (REFERENCES). Value and range
 # rules of the registers live here, not in the Great Expectations suites: a bad row is quarantined
 # and the rest of its register loads, where a failed suite would stop everything downstream.
@@ -232,9 +250,14 @@ SOURCE_RULES: dict[str, list[RowRule]] = {
         ),
         RowRule("contract_due_date before disbursement_date", "t.contract_due_date < t.disbursement_date"),
         RowRule(
-            "annual_rate is not the program's rate at disbursement_date",
-            "not exists (select 1 from rule_program_terms p where p.program_code = t.program_code "
-            "and t.disbursement_date between p.valid_from and p.valid_to and p.annual_rate_pct = t.annual_rate)",
+            "annual_rate not allowed",
+            # any rate a case allows at disbursement_date: the program's, its area's, its borrower's, its province's
+            f"not exists (select 1 from rule_allowed_rates r where {_RATE_IN_FORCE} "
+            "and r.annual_rate_pct = t.annual_rate and (r.commune_code is null or r.commune_code = t.commune_code) "
+            f"and (r.borrower_category is null or r.borrower_category = {_RATE_CATEGORY}))",
+            detail=f"'annual_rate ' || {_pct('t.annual_rate')} || ' for program ' || t.program_code || ' on ' "
+            f"|| t.disbursement_date || ' in commune ' || coalesce(t.commune_code, 'none') || '; allowed: ' "
+            f"|| coalesce({_RATES_ALLOWED}, 'none')",
         ),
         RowRule(
             "overdue_annual_rate is not 1.3 x annual_rate",
@@ -336,8 +359,6 @@ def prepare_reference(conn: duckdb.DuckDBPyConnection) -> None:
             "program_code": "VARCHAR",
             "valid_from": "DATE",
             "valid_to": "DATE",
-            "rate_multiplier": "DECIMAL(7,4)",
-            "annual_rate_pct": "DECIMAL(7,4)",
             "loan_cap_vnd": "BIGINT",
             "max_term_months": "INTEGER",
             "note": "VARCHAR",
@@ -366,12 +387,25 @@ def prepare_reference(conn: duckdb.DuckDBPyConnection) -> None:
     seed(
         "borrower_categories",
         "rule_borrower_categories",
-        {"category": "VARCHAR", "category_name_vi": "VARCHAR", "category_name_en": "VARCHAR"},
+        {
+            "category": "VARCHAR",
+            "category_name_vi": "VARCHAR",
+            "category_name_en": "VARCHAR",
+            "on_certified_lists": "BOOLEAN",
+        },
     )
     conn.execute(
         "create or replace temp table rule_certified_categories as "
-        "select category from rule_borrower_categories where category <> 'other'"
+        "select category from rule_borrower_categories where on_certified_lists"
     )
+    # the crosswalk loads with the admin units; a warehouse without it has no successors to a listed commune
+    crosswalk = (
+        "raw.admin_unit_crosswalk"
+        if _raw_table_exists(conn, "admin_unit_crosswalk")
+        else "(select '' as old_commune_code, '' as new_commune_code where false)"
+    )
+    prepare_allowed_rates(conn, crosswalk=crosswalk)
+    prepare_rate_borrowers(conn)
     seed(
         "risk_causes",
         "rule_risk_causes",
@@ -398,6 +432,31 @@ def prepare_reference(conn: duckdb.DuckDBPyConnection) -> None:
         """
     )
     prepare_parents(conn)
+
+
+def _raw_table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(
+        conn.execute(
+            "select count(*) from information_schema.tables where table_schema = 'raw' and table_name = ?", [table]
+        ).fetchone()[0]
+    )
+
+
+def prepare_rate_borrowers(conn: duckdb.DuckDBPyConnection) -> None:
+    """`rule_rate_borrowers`: a map from each admitted borrower of a category a special rate names
+    (businesses of war invalids, …) to that category; empty before the borrowers' first load."""
+    categories = special_rate_categories(conn)
+    borrowers = (
+        "select borrower_id, category from raw.borrowers where category in ("
+        + ", ".join("'" + c.replace("'", "''") + "'" for c in categories)
+        + ")"
+        if categories and _raw_table_exists(conn, "borrowers")
+        else "select cast(null as varchar) as borrower_id, cast(null as varchar) as category where false"
+    )
+    conn.execute(
+        "create or replace temp table rule_rate_borrowers as select map(list(borrower_id order by borrower_id), "
+        f"list(category order by borrower_id)) as categories from ({borrowers})"
+    )
 
 
 def quarantined_value(column: str) -> str:
