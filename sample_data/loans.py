@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import duckdb
 import numpy as np
 import pandas as pd
 
+from dagster_project.domain.landing_contract import REORGANISATION_DATE
+from dagster_project.ingest.admin_units import commune_crosswalk, new_communes, old_communes
+from dagster_project.ingest.rates import prepare_allowed_rates
 from dagster_project.settings import SEEDS_DIR
 from sample_data.config import AMOUNT_FACTOR, LOANS_PER_BORROWER, GenerationConfig
 from sample_data.text import code
@@ -19,6 +23,8 @@ PROGRAM_MIX = {
     "just_out_of_poverty": [("09", 0.55), ("06", 0.20), ("03", 0.09), ("02", 0.06), ("10", 0.06), ("99", 0.04)],
     "other": [("06", 0.36), ("03", 0.24), ("02", 0.10), ("04", 0.05), ("10", 0.17), ("12", 0.03), ("99", 0.05)],
 }
+# The program a household's local-budget loan takes where its province has set no local rate.
+LOCAL_BUDGET_FALLBACK = {"poor": "01", "near_poor": "19", "just_out_of_poverty": "09", "other": "03"}
 PROGRAM_SHAPE = {  # program: (amount low, amount high as shares of the cap, term months, grace months, interval)
     "01": (0.45, 0.95, 60, 0, 12),
     "19": (0.45, 0.95, 60, 0, 12),
@@ -53,6 +59,36 @@ def program_terms() -> pd.DataFrame:
     return terms
 
 
+def loan_rates(program: np.ndarray, disbursed: np.ndarray, commune_code: np.ndarray) -> np.ndarray:
+    """Each loan's rate (NaN where none is allowed): the rate its commune has for the program on the
+    day (an area list's, its province's own) where there is one, else the program's
+    (dagster_project/ingest/rates.py). No borrower of the sample is of a special-rate category."""
+    with duckdb.connect() as conn:
+        for name, frame in (("old", old_communes()), ("new", new_communes()), ("crosswalk", commune_crosswalk())):
+            conn.register(f"admin_{name}", frame)
+        prepare_allowed_rates(conn, "admin_old", "admin_new", "admin_crosswalk")
+        loans = pd.DataFrame(
+            {
+                "loan_row": np.arange(len(program)),
+                "program_code": program,
+                "disbursement_date": disbursed,
+                "commune_code": commune_code,
+            }
+        )
+        conn.register("generated_loans", loans)
+        return conn.execute(
+            """
+            select coalesce(arg_max(cast(r.annual_rate_pct as double), r.commune_code is not null), 'NaN') as rate
+            from generated_loans as l
+            left join rule_allowed_rates as r
+                on r.program_code = l.program_code and r.borrower_category is null
+                and cast(l.disbursement_date as date) between r.valid_from and r.valid_to
+                and (r.commune_code is null or r.commune_code = l.commune_code)
+            group by l.loan_row order by l.loan_row
+            """
+        ).fetchnumpy()["rate"]
+
+
 def month_day(months: np.ndarray, day: np.ndarray) -> np.ndarray:
     """The date on `day` (1-28) of each month (datetime64[M])."""
     return months.astype("datetime64[D]") + (np.asarray(day) - 1).astype("timedelta64[D]")
@@ -83,18 +119,31 @@ def build_loans(
     day = communes.transaction_day.to_numpy()[commune]
     disbursed = month_day(month.astype("datetime64[M]"), day)
 
+    # A loan names its commune in the codes of its day: the rate allowed there (an area list's, the
+    # province's own for local programs). Where a province has set no rate for its local programs,
+    # its budget lends through the household's own program instead.
+    era_commune = np.where(
+        disbursed < np.datetime64(REORGANISATION_DATE),
+        borrowers.old_commune_code.to_numpy()[borrower],
+        borrowers.new_commune_code.to_numpy()[borrower],
+    )
+    local_budget = program == "99"
+    rate = loan_rates(program, disbursed, era_commune)
+    unset = np.isnan(rate)
+    program[unset] = pd.Series(category[unset]).map(LOCAL_BUDGET_FALLBACK).to_numpy()
+    rate[unset] = loan_rates(program[unset], disbursed[unset], era_commune[unset])
+
     shape = pd.DataFrame(PROGRAM_SHAPE, index=["low", "high", "term", "grace", "interval"]).T
     s = shape.loc[program]
     terms = program_terms()
     cap = np.zeros(n, dtype=np.int64)
-    rate = np.zeros(n)
-    for row in terms.itertuples():  # a loop per rate period of a program
+    for row in terms.itertuples():  # a loop per period of a program's terms
         rows = (
             (program == row.program_code)
             & (disbursed >= row.valid_from.to_datetime64())
             & (disbursed <= row.valid_to.to_datetime64())
         )
-        cap[rows], rate[rows] = row.loan_cap_vnd, row.annual_rate_pct
+        cap[rows] = row.loan_cap_vnd
     size = 0.55 + 0.45 * np.clip((year - 2009) / 16, 0, 1)  # loans grew with the caps over the years
     share = rng.uniform(s.low.to_numpy(float), s.high.to_numpy(float)) * size * AMOUNT_FACTOR
     amount = np.minimum(cap, np.maximum(1, np.round(cap * share / 1e6)) * 1_000_000).astype(np.int64)
@@ -106,7 +155,7 @@ def build_loans(
 
     fate = rng.choice(len(FATES), n, p=FATE_SHARES)
     fate[(disbursed < np.datetime64(config.start_date)) & (fate > 1)] = 0
-    funding = np.where((program == "99") | ((program == "01") & (rng.random(n) < 0.02)), "local", "central")
+    funding = np.where(local_budget | ((program == "01") & (rng.random(n) < 0.02)), "local", "central")
 
     group_index = borrowers.group_index.to_numpy()[borrower]
     group_lookup = groups.set_index("group_index")

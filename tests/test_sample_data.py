@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from dagster_project.domain.landing_contract import LANDING_SOURCES, REORGANISATION_DATE, landing_file_name
-from dagster_project.ingest.admin_units import new_communes, old_communes
+from dagster_project.ingest.admin_units import commune_crosswalk, new_communes, old_communes
 from dagster_project.settings import SEEDS_DIR
 from sample_data import GenerationConfig, generate
 from tests.tiny_landing import load_all, open_warehouse
@@ -104,6 +104,7 @@ def test_keys_are_unique(landing):
 
 
 def test_loans_follow_the_program_terms_seed(landing):
+    """Caps and terms (the rates: test_loans_carry_the_rate_their_commune_has_for_the_program)."""
     loans = _read(landing, "loans").astype(
         {"loan_amount": "int64", "annual_rate": float, "overdue_annual_rate": float, "term_months": int}
     )
@@ -115,7 +116,6 @@ def test_loans_follow_the_program_terms_seed(landing):
         (matched.disbursement_date >= matched.valid_from) & (matched.disbursement_date <= matched.valid_to)
     ]
     assert len(matched) == len(loans), "every loan falls in one period of its program's terms"
-    assert (matched.annual_rate == matched.annual_rate_pct).all()
     assert (matched.loan_amount <= matched.loan_cap_vnd).all() and (matched.loan_amount > 0).all()
     assert (matched.term_months <= matched.max_term_months).all()
     assert (loans.overdue_annual_rate == (loans.annual_rate * 1.3).round(4)).all()
@@ -174,3 +174,46 @@ def test_a_selection_across_branches_is_written_branch_by_branch_with_distinct_i
     after = ledger[pd.to_datetime(ledger.transaction_date) >= pd.Timestamp(REORGANISATION_DATE)]
     assert (after.commune_code.map(crosswalk) == after.branch).all()
     assert ledger.loan_id.isin(loans.loan_id).all()
+
+
+def _seed(name: str) -> pd.DataFrame:
+    frame = pd.read_csv(SEEDS_DIR / f"{name}.csv", dtype=str)
+    return frame.assign(valid_to=frame.valid_to.replace("9999-12-31", "2262-04-01"))
+
+
+def test_loans_carry_the_rate_their_commune_has_for_the_program(tmp_path):
+    """The 30a communes of Lâm Bình (the 16th and 17th communes of the reference province) lend
+    to poor households at half the base rate, before and after the reorganisation; local programs
+    lend at the province's own rate; every other loan at its program's. And all of it loads."""
+    root = tmp_path / "landing"
+    generate(root, GenerationConfig(communes=17, scale=0.05, start_year=2025, end_year=2025))
+    loans = _read(root, "loans").astype({"annual_rate": float})
+    day = pd.to_datetime(loans.disbursement_date)
+    [base] = _seed("base_rates").base_annual_rate_pct.astype(float)
+    program = _seed("program_rates")
+    expected = loans.program_code.map(
+        program.set_index("program_code").annual_rate_pct.astype(float).groupby(level=0).first()
+    )
+    shares = program.dropna(subset=["share_of_base_rate"])
+    for row in shares.itertuples():
+        rows = (loans.program_code == row.program_code) & day.between(row.valid_from, row.valid_to)
+        expected[rows] = round(base * float(row.share_of_base_rate), 4)
+    listed = _seed("rate_area_communes")
+    successors = commune_crosswalk().query("old_commune_code in @listed.commune_code").new_commune_code
+    in_30a = (loans.commune_code.isin(listed.commune_code) & (day < pd.Timestamp(REORGANISATION_DATE))) | (
+        loans.commune_code.isin(successors) & (day >= pd.Timestamp(REORGANISATION_DATE))
+    )
+    [half] = _seed("special_rates").query("area_list == '30a'").share_of_base_rate.astype(float)
+    poor_30a = in_30a & (loans.program_code == "01") & day.between(listed.valid_from.min(), listed.valid_to.max())
+    expected[poor_30a] = round(base * half, 4)
+    [local] = _seed("local_program_rates").query("province_code == '08'").annual_rate_pct.astype(float).unique()
+    expected[loans.program_code == "99"] = local
+    assert poor_30a.sum() > 0 and (loans.program_code == "99").sum() > 0
+    assert (loans.annual_rate == expected).all()
+
+    conn = open_warehouse(tmp_path / "w.duckdb")
+    conn.register("crosswalk", commune_crosswalk())
+    conn.execute("create table raw.admin_unit_crosswalk as select * from crosswalk")
+    load_all(conn, root)
+    assert conn.execute("select rule, count(*) from raw.quarantine group by all").fetchall() == []
+    assert conn.execute("select count(*) from raw.loans").fetchone()[0] == len(loans)
