@@ -18,6 +18,7 @@ from dagster_project.quality.expectations import (
     record_outcomes,
     seed_values,
     suite_columns,
+    validate_frame,
     validate_table,
 )
 
@@ -216,3 +217,19 @@ def test_months_validated_together_fail_only_where_their_rows_broke_a_rule(tmp_p
     # a rule no row is to blame for (a row count, say) fails every month
     whole_table = RuleOutcome("the table holds 124 rows", "expect_table_row_count_to_equal", False, 0, [])
     assert not whole_table.in_month("2024-01").success
+
+
+def test_the_eligibility_suite_fails_a_loan_checked_against_a_list_not_yet_certified():
+    """Lists are certified at year end for the next year: a loan's governing list predates it."""
+    suite = load_suite("marts", "mart_eligibility_exceptions")
+    day = pd.Timestamp
+    frame = pd.DataFrame(
+        {
+            "loan_id": ["JAN", "SAME_YEAR"],
+            "disbursement_date": [day("2025-01-10").date(), day("2025-06-10").date()],
+            "list_certified_on": [day("2024-12-31").date(), day("2025-12-31").date()],
+        }
+    )
+    [outcome] = validate_frame(frame, suite, row_column="loan_id")
+    assert not outcome.success and outcome.unexpected_count == 1
+    assert outcome.examples[0].startswith("SAME_YEAR")
