@@ -202,13 +202,14 @@ def principal_events(book: LoanBook, rng: np.random.Generator) -> pd.DataFrame:
             loss_percent=loss[has_rest],
         )
     )
-    # At the end of the freeze, debt of the dead, the missing and the departed is written off; the rest is repaid.
+    # At the end of the freeze the rest is repaid; debt of the dead, the missing and the departed is
+    # written off, a quarter later: until then it stays frozen past its expiry.
     total = principal[frozen] + rest_amount
     written = np.isin(cause, ["K4a", "K4c", "K5"])
     frames.append(
         _events(
             loan_index=f_loan,
-            date=until,
+            date=np.where(written, until + np.timedelta64(92, "D"), until),
             transaction_type=np.where(written, "write_off", "principal_repayment"),
             principal_amount=total,
             from_bucket=FROZEN,
