@@ -301,7 +301,7 @@ def _without_column(content: bytes, column: str) -> bytes:
 BAD_FILES = {
     "missing column": (
         "csv",
-        lambda landing: csv_text("transactions", [{}]).replace(",cause_code", "").replace(",,,,", ",,,"),
+        lambda landing: csv_text("transactions", [{}]).replace(",cause_code", "").replace(",,,,", ",,,", 1),
         "missing ['cause_code']",
     ),
     "renamed column": (
