@@ -118,6 +118,7 @@ def _transactions(
             "cause_code": ledger.cause_code,
             "new_due_date": ledger.new_due_date,
             "frozen_until": ledger.frozen_until,
+            "loss_percent": ledger.loss_percent.astype("Int32"),
             "reversed_transaction_id": ledger.reversed_transaction_id,
             "commune_code": era_codes(
                 dates, borrowers.old_commune_code.to_numpy()[borrower], borrowers.new_commune_code.to_numpy()[borrower]

@@ -17,6 +17,7 @@ TYPE_ORDER = [
     "disbursement",
     "disbursement_reversal",
     "extension",
+    "rescheduling",
     "transfer_to_overdue",
     "principal_repayment",
     "freeze",
@@ -31,6 +32,7 @@ DEFAULTS = {
     "cause_code": None,
     "new_due_date": np.datetime64("NaT", "D"),
     "frozen_until": np.datetime64("NaT", "D"),
+    "loss_percent": np.nan,
     "interest_amount": 0,
     "role": "",
 }
@@ -111,11 +113,16 @@ def principal_events(book: LoanBook, rng: np.random.Generator) -> pd.DataFrame:
     new_due = (due[extended].astype("datetime64[M]") + 12).astype("datetime64[D]") + (
         due[extended] - due[extended].astype("datetime64[M]").astype("datetime64[D]")
     )
+    # One in ten of these loans has the instalment rescheduled instead (điều chỉnh kỳ hạn): moved within
+    # the contract's term, to the last instalment's due date, when that is more than a year away.
+    last_due = pd.Series(due).groupby(loan).transform("max").to_numpy()[extended]
+    rescheduled = (loan[extended] % 10 == 0) & (new_due < last_due)
+    new_due = np.where(rescheduled, last_due, new_due)
     frames.append(
         _events(
             loan_index=loan[extended],
             date=due[extended],
-            transaction_type="extension",
+            transaction_type=np.where(rescheduled, "rescheduling", "extension"),
             principal_amount=principal[extended],
             new_due_date=new_due,
         )
@@ -164,6 +171,8 @@ def principal_events(book: LoanBook, rng: np.random.Generator) -> pd.DataFrame:
     f_date = due[frozen] + (30 * rng.integers(3, 10, frozen.sum())).astype("timedelta64[D]")
     cause = rng.choice(RISK_CAUSES, frozen.sum(), p=RISK_CAUSE_SHARES)
     years = np.where(cause == "K1", rng.choice([3, 5], frozen.sum()), 2)
+    # a K1 freeze records the share of the borrower's assets lost: 40-79 % for 3 years, 80-100 % for 5
+    loss = np.where(cause == "K1", np.where(years == 3, 40 + f_loan % 40, 80 + f_loan % 21), np.nan)
     until = (f_date.astype("datetime64[M]") + 12 * years).astype("datetime64[D]")
     frames.append(
         _events(
@@ -175,6 +184,7 @@ def principal_events(book: LoanBook, rng: np.random.Generator) -> pd.DataFrame:
             to_bucket=FROZEN,
             cause_code=cause,
             frozen_until=until,
+            loss_percent=loss,
         )
     )
     rest_amount = rest.reindex(f_loan).to_numpy()
@@ -189,15 +199,17 @@ def principal_events(book: LoanBook, rng: np.random.Generator) -> pd.DataFrame:
             to_bucket=FROZEN,
             cause_code=cause[has_rest],
             frozen_until=until[has_rest],
+            loss_percent=loss[has_rest],
         )
     )
-    # At the end of the freeze, debt of the dead, the missing and the departed is written off; the rest is repaid.
+    # At the end of the freeze the rest is repaid; debt of the dead, the missing and the departed is
+    # written off, a quarter later: until then it stays frozen past its expiry.
     total = principal[frozen] + rest_amount
     written = np.isin(cause, ["K4a", "K4c", "K5"])
     frames.append(
         _events(
             loan_index=f_loan,
-            date=until,
+            date=np.where(written, until + np.timedelta64(92, "D"), until),
             transaction_type=np.where(written, "write_off", "principal_repayment"),
             principal_amount=total,
             from_bucket=FROZEN,

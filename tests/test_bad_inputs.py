@@ -302,7 +302,7 @@ def _without_column(content: bytes, column: str) -> bytes:
 BAD_FILES = {
     "missing column": (
         "csv",
-        lambda landing: csv_text("transactions", [{}]).replace(",cause_code", "").replace(",,,,", ",,,"),
+        lambda landing: csv_text("transactions", [{}]).replace(",cause_code", "").replace(",,,,", ",,,", 1),
         "missing ['cause_code']",
     ),
     "renamed column": (
@@ -344,7 +344,7 @@ BAD_FILES = {
     "truncated file": (
         "csv",
         _truncated,
-        "line 2 (transaction_id T1) has 13 fields where the header has 14: "
+        "line 2 (transaction_id T1) has 14 fields where the header has 15: "
         "the file ends in the middle of this row (truncated)",
     ),
     "stray comma": (
@@ -352,14 +352,14 @@ BAD_FILES = {
         lambda landing: csv_text("transactions", [{"transaction_id": "T1"}, {"transaction_id": "T2"}]).replace(
             "T2,2024-02-15", "T2,2024-02-15,"
         ),
-        "line 3 (transaction_id T2) has 15 fields where the header has 14 (a ',' in a value without quotes?)",
+        "line 3 (transaction_id T2) has 16 fields where the header has 15 (a ',' in a value without quotes?)",
     ),
     "missing field": (
         "csv",
         lambda landing: csv_text("transactions", [{"transaction_id": "T1"}, {"transaction_id": "T2"}]).replace(
             "T1,2024-02-15,", "T1,"
         ),
-        "line 2 (transaction_id T1) has 13 fields where the header has 14 "
+        "line 2 (transaction_id T1) has 14 fields where the header has 15 "
         "(a missing field, or a line break in a value without quotes?)",
     ),
     "unclosed quote": (

@@ -100,7 +100,7 @@ def mart_cells(settings: Settings, as_of: pd.Timestamp, columns: str) -> pd.Data
 def test_the_sample_has_troubled_loans(ledger):
     t, _ = ledger
     types = set(t.transaction_type)
-    assert {"transfer_to_overdue", "extension", "freeze", "write_off"} <= types
+    assert {"transfer_to_overdue", "extension", "rescheduling", "freeze", "write_off"} <= types
 
 
 def test_a_loan_state_off_the_balance_identity_fails_the_builds_dbt_test(warehouse, tmp_path):
@@ -172,28 +172,45 @@ def test_overdue_principal_and_par30_equal_a_recomputation(warehouse, ledger):
 def test_frozen_debt_by_cause_equals_a_recomputation(warehouse, ledger):
     t, loans = ledger
     mart = query(
-        warehouse, "select as_of_date, new_commune_code, cause_code, frozen_principal from mart_frozen_debt_by_cause"
+        warehouse,
+        "select as_of_date, new_commune_code, cause_code, frozen_principal, frozen_principal_past_expiry "
+        "from mart_frozen_debt_by_cause",
     )
-    freezes = t[t.transaction_type == "freeze"]
-    assert len(mart) > 0
+    terms = pd.read_csv(SEEDS / "freeze_terms.csv")
+    freezes = t[t.transaction_type == "freeze"].copy()
+    # a freeze expires at its frozen_until, or sooner when its cause and loss allow a shorter term
+    years = pd.Series(np.nan, index=freezes.index)
+    for term in terms.itertuples():
+        matches = (freezes.cause_code == term.cause_code) & freezes.loss_percent.between(
+            term.min_loss_percent, term.max_loss_percent
+        )
+        years[matches] = term.freeze_years
+    term_end = pd.Series(
+        [d + pd.DateOffset(years=int(y)) if y == y else pd.NaT for d, y in zip(freezes.transaction_date, years)],
+        index=freezes.index,
+    )
+    freezes["expiry"] = pd.concat([pd.to_datetime(freezes.frozen_until), term_end], axis=1).min(axis=1)
+    assert (freezes.cause_code == "K1").any() and term_end.notna().any()
+    assert len(mart) > 0 and mart.frozen_principal_past_expiry.sum() > 0
     for as_of in month_ends(t):
         balances = buckets_at(t, as_of)
         frozen = balances[balances.frozen > 0]
-        # the cause of each loan's latest freeze
-        cause = freezes[freezes.transaction_date <= as_of].groupby("loan_id").cause_code.last()
-        expected = (
-            frozen.assign(cause_code=cause.reindex(frozen.index), new_commune_code=loans.new_commune_code)
-            .groupby(["new_commune_code", "cause_code"])
-            .frozen.sum()
-            .sort_index()
+        # the cause and expiry of each loan's latest freeze
+        latest = freezes[freezes.transaction_date <= as_of].groupby("loan_id")[["cause_code", "expiry"]].last()
+        cells = frozen.assign(
+            cause_code=latest.cause_code.reindex(frozen.index),
+            new_commune_code=loans.new_commune_code,
+            past_expiry=frozen.frozen.where(latest.expiry.reindex(frozen.index) <= as_of, 0),
         )
+        expected = cells.groupby(["new_commune_code", "cause_code"])[["frozen", "past_expiry"]].sum().sort_index()
         actual = (
             mart[mart.as_of_date == as_of]
-            .set_index(["new_commune_code", "cause_code"])
-            .frozen_principal.astype(np.int64)
+            .set_index(["new_commune_code", "cause_code"])[["frozen_principal", "frozen_principal_past_expiry"]]
+            .astype(np.int64)
             .sort_index()
         )
-        pd.testing.assert_series_equal(actual, expected, check_names=False, check_dtype=False, check_index_type=False)
+        np.testing.assert_array_equal(actual.to_numpy(), expected.to_numpy(), err_msg=str(as_of))
+        assert list(actual.index) == list(expected.index)
 
 
 def test_aging_buckets_split_the_overdue_principal(warehouse, ledger):
@@ -245,8 +262,8 @@ def test_principal_collection_and_write_offs_equal_a_recomputation(warehouse, le
     )
     months = month_ends(t)
     t = t.assign(month=t.transaction_date + pd.offsets.MonthEnd(0))
-    extensions = t[t.transaction_type == "extension"]
-    # principal falling due: the schedule's instalments, moved by extensions to their new due month
+    extensions = t[t.transaction_type.isin(["extension", "rescheduling"])]
+    # principal falling due: the schedule's instalments, moved by extensions and reschedulings to their new due month
     due = (
         pd.concat(
             [

@@ -83,15 +83,39 @@ def group_measures(data: dict, group_id: str, as_of: pd.Timestamp) -> dict:
     outstanding = sum(bucket_balance(t, b, as_of).sum() for b in ("current", "overdue", "frozen"))
     overdue = bucket_balance(t, "overdue", as_of).sum()
     rates = loans.annual_rate.astype(float), loans.overdue_annual_rate.astype(float)
-    interest_due = round(
+    current_at_start = bucket_balance(t, "current", previous).reindex(loans.index, fill_value=0)
+    # each loan's month of interest rounded to the đồng, as the loan state accrues it
+    interest_due = (
         (
-            bucket_balance(t, "current", previous).reindex(loans.index, fill_value=0) * rates[0]
-            + bucket_balance(t, "overdue", previous).reindex(loans.index, fill_value=0) * rates[1]
-        ).sum()
-        / 1200
+            (
+                current_at_start * rates[0]
+                + bucket_balance(t, "overdue", previous).reindex(loans.index, fill_value=0) * rates[1]
+            )
+            / 1200
+        )
+        .round()
+        .sum()
     )
+    # principal due: the instalments of the month, moved by extensions and reschedulings to the month of
+    # their new due date, at most what was current at the start; collected: repaid from current, up to it
     s = data["schedules"]
-    principal_due = s[s.loan_id.isin(loans.index) & (month_end(s.due_date) == as_of)].principal_due.sum()
+    s = s[s.loan_id.isin(loans.index)]
+    moves = t[t.transaction_type.isin(["extension", "rescheduling"])]
+    due = (
+        s[month_end(s.due_date) == as_of].groupby("loan_id").principal_due.sum().reindex(loans.index, fill_value=0)
+        - moves[month_end(moves.transaction_date) == as_of]
+        .groupby("loan_id")
+        .principal_amount.sum()
+        .reindex(loans.index, fill_value=0)
+        + moves[month_end(pd.to_datetime(moves.new_due_date)) == as_of]
+        .groupby("loan_id")
+        .principal_amount.sum()
+        .reindex(loans.index, fill_value=0)
+    )
+    due = np.minimum(due.clip(lower=0), current_at_start)
+    repaid = in_month[(in_month.transaction_type == "principal_repayment") & (in_month.from_bucket == "current")]
+    collected = np.minimum(repaid.groupby("loan_id").principal_amount.sum().reindex(loans.index, fill_value=0), due)
+    principal_due = due.sum()
     sv = data["savings"][data["savings"].group_id == group_id]
     this, last = sv[month_end(sv.deposit_date) == as_of], sv[month_end(sv.deposit_date) == previous]
     days = data["points"].set_index("transaction_point_id").transaction_day.astype(int)
@@ -106,11 +130,7 @@ def group_measures(data: dict, group_id: str, as_of: pd.Timestamp) -> dict:
         "members_with_savings": this.depositing_members.sum() / int(group.member_count),
         "overdue_ratio": overdue / outstanding if outstanding > 0 else 0,
         "interest_collection": in_month.interest_amount.sum() / interest_due if interest_due > 0 else 1,
-        "principal_collection": (
-            in_month.principal_amount.where(in_month.transaction_type == "principal_repayment", 0).sum() / principal_due
-            if principal_due > 0
-            else 1
-        ),
+        "principal_collection": collected.sum() / principal_due if principal_due > 0 else 1,
         "savings_growth": (
             this.amount.sum() / last.amount.sum() if last.amount.sum() > 0 else 1 if this.amount.sum() > 0 else 0
         ),
@@ -143,6 +163,23 @@ def test_a_groups_score_equals_the_seed_rules_applied_to_the_raw_ledger(warehous
         "group by rating",
     )
     assert by_rating.set_index("rating").n.to_dict() == card.rating.value_counts().to_dict()
+
+
+def test_the_scorecard_counts_principal_and_interest_due_as_the_debt_quality_mart_does(warehouse):
+    """One rule for what falls due and what was collected of it: the groups' figures add up to the
+    debt-quality mart's for the loans lent through groups, month by month."""
+    figures = (
+        "sum(principal_due) principal_due, sum(principal_collected_of_due) collected, sum(interest_due) interest_due"
+    )
+    card = query(warehouse, f"select as_of_date, {figures} from mart_group_scorecard group by as_of_date")
+    quality = query(
+        warehouse,
+        f"select as_of_date, {figures} from mart_debt_quality where organisation_code <> 'DIRECT' group by as_of_date",
+    )
+    both = card.merge(quality, on="as_of_date", suffixes=("_card", "_quality"))
+    assert len(both) == len(quality) > 12 and both.principal_due_quality.sum() > 0
+    for figure in ("principal_due", "collected", "interest_due"):
+        assert (both[f"{figure}_card"] == both[f"{figure}_quality"]).all(), figure
 
 
 def test_fees_for_one_organisation_month_are_collected_interest_times_the_rates(warehouse, landing):

@@ -50,6 +50,7 @@ def write_transactions_month(landing: Path, month: str, rows: int, seed: int) ->
             "cause_code": pa.nulls(rows, pa.string()),
             "new_due_date": pa.nulls(rows, pa.date32()),
             "frozen_until": pa.nulls(rows, pa.date32()),
+            "loss_percent": pa.nulls(rows, pa.int32()),
             "reversed_transaction_id": pa.nulls(rows, pa.string()),
             "commune_code": [COMMUNE] * rows,
             "transaction_point_id": ["TP1"] * rows,

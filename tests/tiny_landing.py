@@ -91,6 +91,7 @@ DEFAULTS = {
         "cause_code": "",
         "new_due_date": "",
         "frozen_until": "",
+        "loss_percent": "",
         "reversed_transaction_id": "",
         "commune_code": OLD_COMMUNE,
         "transaction_point_id": "TP1",

@@ -187,6 +187,7 @@ TRANSACTIONS = _source(
         "cause_code": "VARCHAR",
         "new_due_date": "DATE",
         "frozen_until": "DATE",
+        "loss_percent": "INTEGER",
         "reversed_transaction_id": "VARCHAR",
         "commune_code": "VARCHAR",
         "transaction_point_id": "VARCHAR",

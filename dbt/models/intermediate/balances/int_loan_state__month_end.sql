@@ -1,8 +1,9 @@
 {%- set from_month = recompute_from() -%}
 -- Loan × month-end state: int_loan_balances__month_end's buckets plus what debt quality needs:
--- days past due, due dates and extensions, the freeze in force, write-offs to date, interest
--- accrued and unpaid, principal falling due and collected, and where the loan sits (2025 commune,
--- transaction point, program, organisation).
+-- days past due, due dates, extensions and reschedulings, the freeze in force and its expiry,
+-- write-offs to date, interest accrued and unpaid (the one accrual rule: int_group_months and the
+-- debt-quality marts read it from here), principal falling due and collected, and where the loan
+-- sits (2025 commune, transaction point, program, organisation).
 --
 -- Incremental like the balances (macros/recompute/): from `from_month` on, the running
 -- totals (extensions, the last freeze, write-offs and the interest balance to date) start from
@@ -22,7 +23,10 @@ monthly_events as (
         month_end_date,
         sum(case when transaction_type = 'extension' then 1 else 0 end) as extensions,
         max(case when transaction_type = 'extension' then new_due_date end) as latest_new_due_date,
-        sum(case when transaction_type = 'extension' then principal_amount else 0 end) as principal_extended,
+        -- an extension or a rescheduling moves an instalment to its new due date
+        sum(case when transaction_type in ('extension', 'rescheduling') then principal_amount else 0 end)
+            as principal_moved_away,
+        sum(case when transaction_type = 'rescheduling' then principal_amount else 0 end) as principal_rescheduled,
         sum(case when transaction_type = 'opening_balance' then principal_amount else 0 end)
             as principal_brought_forward,
         sum(
@@ -45,7 +49,9 @@ freeze_events as (
     select
         loan_id,
         month_end_date,
+        transaction_date,
         cause_code,
+        loss_percent,
         frozen_until,
         row_number()
             over (partition by loan_id, month_end_date order by transaction_date desc, transaction_id desc)
@@ -54,14 +60,33 @@ freeze_events as (
     where transaction_type = 'freeze'
 ),
 
--- an extended instalment falls due in the month of its new due date instead of its scheduled one
-extended_into as (
+-- the longest freeze the cause and loss allow (seed freeze_terms: K1 3 or 5 years by loss); a
+-- freeze expires at its decision's frozen_until, or at the term's end when that comes first or
+-- the decision names no date; a cause with no term in the seed runs to frozen_until
+freezes as (
+    select
+        freeze_events.loan_id,
+        freeze_events.month_end_date,
+        freeze_events.cause_code,
+        freeze_events.frozen_until,
+        terms.freeze_years,
+        cast({{ dbt.dateadd('month', '12 * terms.freeze_years', 'freeze_events.transaction_date') }} as date)
+            as freeze_term_end
+    from freeze_events
+    left join {{ ref('freeze_terms') }} as terms
+        on terms.cause_code = freeze_events.cause_code
+        and freeze_events.loss_percent between terms.min_loss_percent and terms.max_loss_percent
+    where freeze_events.recency = 1
+),
+
+-- an extended or rescheduled instalment falls due in the month of its new due date instead of its scheduled one
+moved_into as (
     select
         loan_id,
         {{ dbt.last_day('new_due_date', 'month') }} as month_end_date,
-        sum(principal_amount) as principal_extended_into
+        sum(principal_amount) as principal_moved_into
     from ledger
-    where transaction_type = 'extension'
+    where transaction_type in ('extension', 'rescheduling')
     {%- if from_month %}
         and new_due_date >= {{ months_before(from_month) }}
     {%- endif %}
@@ -131,6 +156,7 @@ monthly as (
         balances.principal_repaid,
         balances.principal_written_off,
         coalesce(events.extensions, 0) as extensions,
+        coalesce(events.principal_rescheduled, 0) as principal_rescheduled,
         events.latest_new_due_date,
         coalesce(events.interest_written_off, 0) as interest_written_off,
         case when events.freezes > 0 then balances.as_of_date end as freeze_month_end,
@@ -141,18 +167,18 @@ monthly as (
         balances.overdue_principal_at_month_start,
         greatest(
             coalesce(scheduled.principal_scheduled, 0)
-            - coalesce(events.principal_extended, 0)
-            + coalesce(extended_into.principal_extended_into, 0),
+            - coalesce(events.principal_moved_away, 0)
+            + coalesce(moved_into.principal_moved_into, 0),
             0
-        ) as principal_scheduled_after_extensions
+        ) as principal_scheduled_after_moves
     from balances
     left join
         monthly_events as events
         on events.loan_id = balances.loan_id and events.month_end_date = balances.as_of_date
     left join scheduled on scheduled.loan_id = balances.loan_id and scheduled.month_end_date = balances.as_of_date
     left join
-        extended_into
-        on extended_into.loan_id = balances.loan_id and extended_into.month_end_date = balances.as_of_date
+        moved_into
+        on moved_into.loan_id = balances.loan_id and moved_into.month_end_date = balances.as_of_date
 ),
 
 with_accrual as (
@@ -170,7 +196,7 @@ with_accrual as (
         ) as bigint)
             as interest_accrued,
         -- principal falling due can't exceed what is still current: nothing falls due on a loan repaid early or frozen
-        least(monthly.principal_scheduled_after_extensions, monthly.current_principal_at_month_start) as principal_due
+        least(monthly.principal_scheduled_after_moves, monthly.current_principal_at_month_start) as principal_due
     from monthly
     inner join loans on loans.loan_id = monthly.loan_id
 ),
@@ -253,6 +279,16 @@ select
     end as days_past_due,
     case when history.frozen_principal > 0 then freezes.cause_code end as frozen_cause_code,
     case when history.frozen_principal > 0 then freezes.frozen_until end as frozen_until,
+    case when history.frozen_principal > 0 then freezes.freeze_term_end end as freeze_term_end,
+    case
+        when history.frozen_principal = 0 then null
+        when freezes.freeze_term_end < freezes.frozen_until or freezes.frozen_until is null
+            then freezes.freeze_term_end
+        else freezes.frozen_until
+    end as freeze_expiry_date,
+    -- the decision froze the debt for longer than its cause and loss allow
+    coalesce(history.frozen_principal > 0 and freezes.frozen_until > freezes.freeze_term_end, false)
+        as is_frozen_beyond_term,
     loans.borrower_left_residence,
     history.principal_written_off,
     history.principal_written_off_to_date,
@@ -268,11 +304,11 @@ select
     greatest(history.interest_balance_to_date, 0) as interest_unpaid,
     history.principal_due,
     least(history.principal_repaid_from_current, history.principal_due) as principal_collected_of_due,
+    history.principal_rescheduled,
     history.principal_repaid
 from history
 inner join loans on loans.loan_id = history.loan_id
 left join overdue_age on overdue_age.loan_id = history.loan_id and overdue_age.as_of_date = history.as_of_date
-left join freeze_events as freezes
+left join freezes
     on freezes.loan_id = history.loan_id
     and freezes.month_end_date = history.last_freeze_month_end
-    and freezes.recency = 1

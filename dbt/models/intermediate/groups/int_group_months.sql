@@ -1,6 +1,7 @@
 {%- set from_month = recompute_from() -%}
 -- Group × month-end measures that the scorecard scores: savings, balances, interest and principal
--- due and collected, and attendance at the transaction point's session.
+-- due and collected (its loans' int_loan_state__month_end), and attendance at the transaction
+-- point's session.
 -- Incremental (macros/recompute/): the recomputed months read the month before them
 -- (last month's savings); what is dated is read from that month on.
 with month_ends as (
@@ -13,24 +14,8 @@ group_months as (
     inner join month_ends as m on g.established_date <= m.as_of_date
 ),
 
-loan_months as (
-    select
-        loans.group_id,
-        b.as_of_date,
-        b.loan_id,
-        b.overdue_principal,
-        b.outstanding_principal,
-        b.interest_collected,
-        b.principal_repaid,
-        -- interest due this month on last month-end's balance; frozen debt accrues none
-        b.current_principal_at_month_start * loans.annual_rate / 1200
-        + b.overdue_principal_at_month_start * loans.overdue_annual_rate / 1200
-            as interest_due
-    from {{ recomputed(ref('int_loan_balances__month_end'), months_back=1) }} as b
-    inner join {{ ref('int_loan_attributes') }} as loans on loans.loan_id = b.loan_id
-    where loans.group_id is not null
-),
-
+-- a loan's interest due and principal due and collected are int_loan_state__month_end's (one rule, one
+-- rounding, extensions and reschedulings moving instalments alike), summed over the group's loans
 loans_by_group as (
     select
         group_id,
@@ -38,19 +23,13 @@ loans_by_group as (
         sum(overdue_principal) as overdue_principal,
         sum(outstanding_principal) as outstanding_principal,
         sum(interest_collected) as interest_collected,
-        sum(interest_due) as interest_due,
-        sum(principal_repaid) as principal_repaid
-    from loan_months
+        sum(interest_accrued) as interest_due,
+        sum(principal_repaid) as principal_repaid,
+        sum(principal_due) as principal_due,
+        sum(principal_collected_of_due) as principal_collected_of_due
+    from {{ recomputed(ref('int_loan_state__month_end'), months_back=1) }}
+    where group_id is not null
     group by group_id, as_of_date
-),
-
-principal_due as (
-    select
-        loans.group_id, {{ dbt.last_day('s.due_date', 'month') }} as as_of_date, sum(s.principal_due) as principal_due
-    from {{ recomputed(ref('stg_branch__loan_schedules'), months_back=1, column='due_date') }} as s
-    inner join {{ ref('int_loan_attributes') }} as loans on loans.loan_id = s.loan_id
-    where loans.group_id is not null
-    group by loans.group_id, {{ dbt.last_day('s.due_date', 'month') }}
 ),
 
 savings as (
@@ -93,14 +72,14 @@ group_month_rows as (
         coalesce(l.overdue_principal, 0) as overdue_principal,
         coalesce(l.outstanding_principal, 0) as outstanding_principal,
         coalesce(l.interest_collected, 0) as interest_collected,
-        cast(round(coalesce(l.interest_due, 0), 0) as bigint) as interest_due,
+        coalesce(l.interest_due, 0) as interest_due,
         coalesce(l.principal_repaid, 0) as principal_repaid,
-        coalesce(p.principal_due, 0) as principal_due,
+        coalesce(l.principal_due, 0) as principal_due,
+        coalesce(l.principal_collected_of_due, 0) as principal_collected_of_due,
         case when a.group_id is null then 0 else 1 end as attended_session
     from group_months as gm
     left join savings as s on s.group_id = gm.group_id and s.as_of_date = gm.as_of_date
     left join loans_by_group as l on l.group_id = gm.group_id and l.as_of_date = gm.as_of_date
-    left join principal_due as p on p.group_id = gm.group_id and p.as_of_date = gm.as_of_date
     left join attendance as a on a.group_id = gm.group_id and a.as_of_date = gm.as_of_date
 )
 

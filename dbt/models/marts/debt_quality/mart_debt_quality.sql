@@ -24,11 +24,15 @@ cells as (
         sum(case when days_past_due > 30 then outstanding_principal else 0 end) as par30_principal,
         sum(case when days_past_due > 90 then outstanding_principal else 0 end) as par90_principal,
         sum(case when frozen_cause_code = 'K4c' then frozen_principal else 0 end) as k4c_frozen_principal,
+        -- frozen debt whose freeze has expired (its decision's date, or its cause and loss's term)
+        sum(case when freeze_expiry_date <= as_of_date then frozen_principal else 0 end)
+            as frozen_principal_past_expiry,
         sum(case when borrower_left_residence then outstanding_principal else 0 end) as left_residence_principal,
         sum(principal_written_off) as principal_written_off,
         sum(interest_written_off) as interest_written_off,
         sum(principal_due) as principal_due,
         sum(principal_collected_of_due) as principal_collected_of_due,
+        sum(principal_rescheduled) as principal_rescheduled,
         sum(principal_repaid) as principal_repaid,
         sum(interest_accrued) as interest_due,
         sum(interest_collected) as interest_collected,
@@ -103,6 +107,7 @@ select
             then cast(cells.par90_principal as decimal(38, 12)) / cells.outstanding_principal
     end as par90_ratio,
     cells.k4c_frozen_principal,
+    cells.frozen_principal_past_expiry,
     cells.left_residence_principal,
     cells.principal_written_off,
     cells.interest_written_off,
@@ -110,6 +115,7 @@ select
     coalesce(to_date.interest_written_off_to_date, 0) as interest_written_off_to_date,
     cells.principal_due,
     cells.principal_collected_of_due,
+    cells.principal_rescheduled,
     cells.principal_repaid,
     case when cells.principal_due > 0
             then cast(cells.principal_collected_of_due as decimal(38, 12)) / cells.principal_due

@@ -16,6 +16,7 @@ with measures as (
         interest_due,
         principal_repaid,
         principal_due,
+        principal_collected_of_due,
         savings_deposited,
         savings_deposited_previous_month,
         attended_session,
@@ -28,7 +29,8 @@ with measures as (
         -- nothing due means nothing was missed: full marks
         case when interest_due > 0 then cast(interest_collected as decimal(38, 12)) / interest_due else 1 end
             as interest_collection,
-        case when principal_due > 0 then cast(principal_repaid as decimal(38, 12)) / principal_due else 1 end
+        -- as mart_debt_quality counts it: repaid from current, of the instalments due (extensions moved)
+        case when principal_due > 0 then cast(principal_collected_of_due as decimal(38, 12)) / principal_due else 1 end
             as principal_collection,
         case
             when savings_deposited_previous_month > 0
@@ -98,6 +100,7 @@ select
     m.interest_due,
     m.interest_collected,
     m.principal_due,
+    m.principal_collected_of_due,
     m.principal_repaid,
     m.savings_deposited,
     m.attended_session,

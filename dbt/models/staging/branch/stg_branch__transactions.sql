@@ -10,6 +10,7 @@ select
     cause_code,
     new_due_date,
     frozen_until,
+    loss_percent,
     reversed_transaction_id,
     commune_code,
     transaction_point_id,
