@@ -1,6 +1,7 @@
 """The bad-input corpus: each class of bad row lands in quarantine with its rule and line, each
 class of bad file is rejected whole with a readable reason, and nothing is lost."""
 
+import csv
 import io
 import json
 import unicodedata
@@ -582,3 +583,24 @@ def test_a_quoted_line_break_and_a_blank_line_keep_the_files_line_numbers(tmp_pa
     assert conn.execute("select source_line, rule from raw.quarantine").fetchall() == [(4, "unknown category")]
     [file_load] = [f for load in loads if load.source_name == "borrowers" for f in load.files]
     assert (file_load.rows_read, file_load.rows_loaded, file_load.rows_quarantined) == (3, 2, 1)
+
+
+def test_a_ledger_exported_before_a_column_joined_the_contract_loads_with_it_empty(tmp_path):
+    """`loss_percent` came later: a branch's older export without it is not rejected."""
+    landing = tmp_path / "landing"
+    write_registers(landing)
+    path = write(landing, "transactions", [{"transaction_id": "T1"}, {"transaction_id": "T2"}], month="2024-02")
+    rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
+    out = io.StringIO()
+    fields = [c for c in rows[0] if c != "loss_percent"]
+    writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    path.write_text(out.getvalue(), encoding="utf-8")
+    conn = open_warehouse(tmp_path / "w.duckdb")
+    load_all(conn, landing)
+    assert conn.execute("select transaction_id, loss_percent from raw.transactions order by 1").fetchall() == [
+        ("T1", None),
+        ("T2", None),
+    ]
+    assert conn.execute("select count(*) from raw.quarantine").fetchone() == (0,)

@@ -24,6 +24,8 @@ class LandingSource:
     month_date: str | None = None  # a ledger's date column: every row of a file falls in the file's month
     era_date: str | None = None  # the row's own date: decides the era of `commune_code`, never after the load date
     amount_columns: tuple[str, ...] = ()  # summed for control totals
+    # added to the contract after branches began exporting: a file without them loads, with nulls
+    later_columns: tuple[str, ...] = ()
     # personal data: stays in `raw`, never in a model, an audit table, a log or a Dagster event
     personal_columns: tuple[str, ...] = ()
 
@@ -197,6 +199,7 @@ TRANSACTIONS = _source(
     month_date="transaction_date",
     era_date="transaction_date",
     amount_columns=("principal_amount", "interest_amount"),
+    later_columns=("loss_percent",),
 )
 
 SAVINGS_DEPOSITS = _source(

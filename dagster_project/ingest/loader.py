@@ -244,7 +244,10 @@ def _load_partition(
     for index, (path, load) in enumerate(zip(paths, partition.files)):
         stage = f"landing_stage_{index}"
         try:
-            _check_columns(source, load.source_file, _stage_file(conn, source, path, load.source_file, stage))
+            columns = _stage_file(conn, source, path, load.source_file, stage)
+            _check_columns(source, load.source_file, columns)
+            for later in (c for c in source.later_columns if c not in columns):
+                conn.execute(f"alter table {stage} add column {quoted(later)} varchar")
             _check_control(conn, source, stage, path, load)
             stages.append((stage, load))
         except FileRejected as rejected:
@@ -353,7 +356,7 @@ def _stage_file(
 
 
 def _check_columns(source: LandingSource, source_file: str, columns: list[str]) -> None:
-    missing = [c for c in source.columns if c not in columns]
+    missing = [c for c in source.columns if c not in columns and c not in source.later_columns]
     unexpected = [c for c in columns if c not in source.columns]
     if missing or unexpected:
         raise FileRejected(
