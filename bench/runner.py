@@ -27,7 +27,8 @@ GIB = 1024**3
 
 
 def run_step(step: str, args: dict, workdir: Path) -> dict:
-    """Run one step in a child process; its figures, wall seconds and peak RSS (its children included)."""
+    """Run one step in a child process; its figures, wall seconds, CPU seconds and peak RSS (its
+    children included). CPU seconds change little when other work shares the cores, wall seconds a lot."""
     output = workdir / f"{step}.json"
     output.unlink(missing_ok=True)
     started = time.perf_counter()
@@ -43,7 +44,12 @@ def run_step(step: str, args: dict, workdir: Path) -> dict:
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"bench step {step} failed:\n{stderr.decode(errors='replace')[-4000:]}")
     # ru_maxrss is in KiB on Linux; wait4 reports the child and the descendants it waited for.
-    return {**json.loads(output.read_text()), "process_seconds": wall, "peak_rss_bytes": usage.ru_maxrss * 1024}
+    return {
+        **json.loads(output.read_text()),
+        "process_seconds": wall,
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,
+        "peak_rss_bytes": usage.ru_maxrss * 1024,
+    }
 
 
 def months_between(first: str, last: str) -> list[str]:

@@ -2,7 +2,9 @@
 and give the same rows as a build from all history: a new month appended, an older month re-sent,
 a register re-sent unchanged or with a changed row."""
 
+import json
 import shutil
+from collections import Counter
 from datetime import date
 
 import dagster as dg
@@ -14,8 +16,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from dagster_project.definitions import build_definitions
+from dagster_project.defs.dbt_models import target_dir
+from dagster_project.defs.resources import dbt_project
 from dagster_project.outputs.fingerprint import table_fingerprints
-from dagster_project.settings import Settings
+from dagster_project.settings import PROJECT_ROOT, Settings
+from dagster_project.warehouse.code_checks import code_checked, code_digest, record_code_checked
 from dagster_project.warehouse.recompute import last_window
 from tests.conftest import SMALL_SAMPLE, build_sample_warehouse
 from tests.tiny_landing import rewrite_control
@@ -166,3 +171,31 @@ def test_a_changed_register_row_recomputes_its_loans_months_and_equals_a_full_re
     assert (
         loan_month_tables(settings)["mart_mobile_banking"] != loan_month_tables(month_by_month)["mart_mobile_banking"]
     )
+
+
+def last_dbt_build(settings: Settings) -> dict[str, int]:
+    """The resource types the warehouse's last dbt build ran, counted (its run_results.json)."""
+    results = [
+        json.loads(path.read_text()) for path in target_dir(dbt_project("duckdb")).glob("dbt_models-*/run_results.json")
+    ]
+    ours = [r for r in results if r["args"].get("vars", {}).get("warehouse_path") == str(settings.warehouse_path)]
+    last = max(ours, key=lambda r: r["metadata"]["generated_at"])
+    return dict(Counter(result["unique_id"].split(".")[0] for result in last["results"]))
+
+
+def test_seeds_and_unit_tests_run_once_per_change_of_the_code(month_by_month, tmp_path):
+    settings = copy_warehouse(month_by_month, tmp_path / "code")
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+        assert code_checked(conn) == code_digest(PROJECT_ROOT)  # the builds before vouch for today's code
+    run_jobs(settings, ("marts_job", None, None))
+    ran = last_dbt_build(settings)
+    assert "seed" not in ran and "unit_test" not in ran and ran["model"] and ran["test"]
+    assert loan_month_tables(settings) == loan_month_tables(month_by_month)
+
+    with duckdb.connect(str(settings.warehouse_path)) as conn:
+        record_code_checked(conn, "the code of another day")
+    run_jobs(settings, ("marts_job", None, None))
+    ran = last_dbt_build(settings)
+    assert ran["seed"] == len(list((PROJECT_ROOT / "seeds").glob("*.csv"))) and ran["unit_test"]
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+        assert code_checked(conn) == code_digest(PROJECT_ROOT)

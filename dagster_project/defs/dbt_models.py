@@ -16,7 +16,8 @@ from dagster_duckdb import DuckDBResource
 
 from dagster_project.defs.resources import WarehouseDbt
 from dagster_project.ingest.holes import hole_message, ledger_holes
-from dagster_project.settings import DATA_TEAM, WAREHOUSE_POOL
+from dagster_project.settings import DATA_TEAM, PROJECT_ROOT, WAREHOUSE_POOL
+from dagster_project.warehouse.code_checks import code_checked, code_digest, record_code_checked
 from dagster_project.warehouse.publish import published_key
 from dagster_project.warehouse.recompute import last_window
 
@@ -102,9 +103,15 @@ def _modified(path: Path) -> float:
         return 0.0
 
 
-def dbt_build_args(dbt_vars: Mapping[str, Any], full_refresh: bool = False) -> list[str]:
+# What depends on the code alone, run once per change of it (warehouse/code_checks.py)
+CODE_ONLY = ["--exclude", "resource_type:seed resource_type:unit_test"]
+
+
+def dbt_build_args(dbt_vars: Mapping[str, Any], full_refresh: bool = False, code_checked: bool = False) -> list[str]:
+    """`dbt build` with the run's vars; without the seeds and unit tests when this code already ran them."""
     args = ["build", "--vars", json.dumps(dict(dbt_vars), ensure_ascii=False)] if dbt_vars else ["build"]
-    return [*args, "--full-refresh"] if full_refresh else args
+    args = [*args, "--full-refresh"] if full_refresh else args
+    return [*args, *CODE_ONLY] if code_checked else args
 
 
 ROW_COUNT_LOG = "row_count "  # logged by dbt/macros/report_to_dagster.sql after each table
@@ -146,15 +153,22 @@ def build_dbt_models(project: DbtProject, dbt_target: str) -> dg.AssetsDefinitio
     def dbt_models(
         context: dg.AssetExecutionContext, dbt: WarehouseDbt, warehouse: DuckDBResource, config: DbtRunConfig
     ):
+        # Seeds and unit tests are left out when this code already ran them on this warehouse; a
+        # planner's what-if vars, a full refresh or a subset picked in the UI build as asked.
+        code = code_digest(PROJECT_ROOT) if dbt_target == "duckdb" else None
+        plain_build = not (config.vars or config.full_refresh or context.is_subset)
         with warehouse.get_connection() as conn:  # the raw tables live in the DuckDB file on every target
             holes = ledger_holes(conn)
+            code_ran = bool(code) and plain_build and code_checked(conn) == code
+            if code and not code_ran:
+                record_code_checked(conn, None)  # this build rewrites the seeds: trust none until it succeeds
         if holes:
             raise dg.Failure(
                 description=hole_message(holes), metadata={"missing": dg.MetadataValue.json([vars(h) for h in holes])}
             )
         dbt_vars = {**config.vars, **dbt.settings_vars}  # the settings last: a run's vars cannot move the warehouse
         invocation = dbt.cli(
-            dbt_build_args(dbt_vars, config.full_refresh),
+            dbt_build_args(dbt_vars, config.full_refresh, code_checked=code_ran),
             context=context,
             target_path=invocation_folder(target_dir(project), context.run.run_id, dbt_vars),
         )
@@ -162,9 +176,13 @@ def build_dbt_models(project: DbtProject, dbt_target: str) -> dg.AssetsDefinitio
             yield from with_row_counts(invocation, context)
         finally:
             prune_invocations(invocation.target_path)
-        if dbt_target == "duckdb":
+        if code:
             with warehouse.get_connection() as conn:
+                if not code_ran and plain_build:
+                    record_code_checked(conn, code)
                 window = last_window(conn)
+            if code_ran:
+                context.log.info("Seeds and unit tests left out: this code ran them on this warehouse")
             if window:
                 context.log.info(window.describe())
 

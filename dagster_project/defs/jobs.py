@@ -10,10 +10,21 @@ from dagster_project.defs.loads import ledger_keys, register_assets
 from dagster_project.defs.reference import admin_units_reference
 from dagster_project.domain.months import LedgerMonth
 
+# Every step of these jobs opens the warehouse, whose pool runs one step at a time: a process per
+# step (the multiprocess executor, Dagster's default) would only add its start, an import of the
+# definitions and, in every gate, of Great Expectations. So a run works its steps in its own
+# process unless its run config asks for `multiprocess` (Dagster's executor, another default).
+in_process_first = dg.multi_or_in_process_executor.copy_for_configured(
+    name="multi_or_in_process_executor",
+    description="Dagster's default executor, in process unless the run config says `multiprocess`.",
+    config_schema=dg.Field(dg.multi_or_in_process_executor.config_schema.config_type, default_value={"in_process": {}}),
+)
+
 registers_job = dg.define_asset_job(
     "registers_job",
     selection=dg.AssetSelection.assets(admin_units_reference, *register_assets),
     description="Admin units and every register snapshot (borrowers, groups, loans, …) into raw.",
+    executor_def=in_process_first,
 )
 
 # The ledger assets' partitions depend on the settings (build_definitions), so the job selects
@@ -22,6 +33,7 @@ ledger_job = dg.define_asset_job(
     "ledger_job",
     selection=dg.AssetSelection.assets(*ledger_keys),
     description="One month (or, as a backfill, a range of months in one run) of the ledgers into raw.",
+    executor_def=in_process_first,
 )
 
 MARTS_JOB = "marts_job"
@@ -41,6 +53,7 @@ def build_marts_job(
         else dg.AssetSelection.assets(published_raw, dbt_models),
         description=f"dbt build on {dbt_target} (PCW_DBT_TARGET): seeds, staging, intermediate and marts, with their "
         "tests as checks; on DuckDB then the published copies of the marts.",
+        executor_def=in_process_first,
     )
 
 
