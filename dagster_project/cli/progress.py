@@ -143,7 +143,7 @@ class BuildProgress:
             self.line.done(f"{tally.title} … {self._loaded(tally)} ({tally.seconds()}){failed}")
         else:
             self.line.done(
-                self._dbt_summary(tally) + (failed if not tally.gates_planned and not tally.published else "")
+                self._dbt_summary(tally, success) + (failed if not tally.gates_planned and not tally.published else "")
             )
         if tally.gates_planned:
             self.line.done(self._gates(tally))
@@ -196,12 +196,15 @@ class BuildProgress:
             return f"{len(tally.rows)} sources{unchanged}, {tally.months} months, {rows} rows"
         return f"{len(tally.rows)} tables{unchanged}, {rows} rows"
 
-    def _dbt_summary(self, tally: RunTally) -> str:
+    def _dbt_summary(self, tally: RunTally, success: bool) -> str:
         built = len(tally.dbt_done) - tally.dbt_tests
         log = f"; dbt's log: {self.dbt_log}" if self.dbt_log else ""
+        # a successful build leaves out only the seeds, whose code already passed (code_checks.py)
+        skipped = len(tally.planned_dbt) - len(tally.dbt_done) if success else 0
+        unchanged = f", {skipped} seeds unchanged" if skipped else ""
         return (
             f"dbt: {len(tally.dbt_done)}/{len(tally.planned_dbt)} nodes "
-            f"({built} models and seeds, {tally.dbt_tests} tests) in {tally.seconds()}{log}"
+            f"({built} models and seeds, {tally.dbt_tests} tests{unchanged}) in {tally.seconds()}{log}"
         )
 
     @staticmethod
