@@ -286,6 +286,8 @@ def test_a_missing_capital_input_is_a_flagged_gap_never_a_pass(capital_short):
         ("08", 2028, "capital"),
     }
     assert flagged.misses_local_entrustment.all()
+    gaps = checks[checks.capital_input_missing]
+    assert set(zip(gaps.province_code, gaps.plan_year)) == {("08", 2028)} and len(gaps) == 2  # both scenarios
 
 
 def test_the_workbook_has_a_sheet_per_level_whose_totals_equal_the_mart(settings, tmp_path):

@@ -1,10 +1,11 @@
--- Each scenario's unit plan year against the strategy's targets (Decision 05/QĐ-TTg, seeds/plan_strategy_targets.csv):
--- growth near the target, projected overdue below the ceiling, local capital's share of outstanding
--- on a straight path from the plan's start to its 2030 target, and (at province level, where the
--- entrustment plan is) the local budget entrusting its share of the growth: a province-year with
--- no local row in seeds/plan_capital_supply.csv misses it, flagged as input missing (no plan is
--- known to meet it). A unit is its level, province and code, as in mart_credit_plan (each province
--- has its own 'UNASSIGNED' office).
+-- Each scenario's unit plan year against the strategy's targets (Decision 05/QĐ-TTg,
+-- seeds/plan_strategy_targets.csv): growth near the target, projected overdue below the ceiling,
+-- local capital's share of outstanding on a straight path from the plan's start to its 2030 target,
+-- and (at province level, where the entrustment plan is) the local budget entrusting its share of
+-- the growth: a province-year with no local row in seeds/plan_capital_supply.csv misses it, flagged
+-- as input missing (no plan is known to meet it). A province-year without a capital row from every
+-- source is a gap at each of its units (capital_input_missing). A unit is its level, province and
+-- code, as in mart_credit_plan (each province has its own 'UNASSIGNED' office).
 with targets as (
     select
         max(case when target_code = 'outstanding_growth' then target_value end) as growth_target,
@@ -41,6 +42,13 @@ starts as (
     group by plans.scenario, plans.unit_level, plans.province_code, plans.unit_code
 ),
 
+supplied as (
+    -- the funding sources a province has a capital row for, each year: fewer than all is a gap
+    select province_code, plan_year, count(distinct funding_source) as sources_supplied
+    from {{ ref('plan_capital_supply') }}
+    group by province_code, plan_year
+),
+
 entrustment as (
     select province_code, plan_year, sum(planned_new_capital_vnd) as planned_local_capital
     from {{ ref('plan_capital_supply') }}
@@ -63,6 +71,8 @@ measured as (
             else 0
         end as local_capital_share,
         units.unit_level = 'province' and entrustment.province_code is null as local_entrustment_input_missing,
+        coalesce(supplied.sources_supplied, 0)
+        < (select count(*) from {{ ref('funding_sources') }}) as capital_input_missing,
         starts.local_share_at_start
         + (targets.local_share_2030 - starts.local_share_at_start) * (units.plan_year - 2025) / 5.0
             as local_capital_share_target,
@@ -79,6 +89,7 @@ measured as (
         and starts.province_code = units.province_code
         and starts.unit_code = units.unit_code
     left join entrustment on entrustment.province_code = units.unit_code and entrustment.plan_year = units.plan_year
+    left join supplied on supplied.province_code = units.province_code and supplied.plan_year = units.plan_year
 )
 
 select
@@ -90,5 +101,6 @@ select
     local_capital_share < local_capital_share_target as misses_local_capital_path,
     local_entrustment_input_missing
     or coalesce(local_entrustment_of_growth < min_local_entrustment, false) as misses_local_entrustment,
-    local_entrustment_input_missing
+    local_entrustment_input_missing,
+    capital_input_missing
 from measured
