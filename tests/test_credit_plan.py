@@ -189,7 +189,8 @@ def largest_remainder(capital: int, excess: dict[tuple, int]) -> dict[tuple, int
 def capital_led_plan(warehouse: Path, capital: dict[tuple[int, str], int]) -> pd.DataFrame:
     """The capital-led plan of province 08 recomputed in Python from the demand plan's inputs: each year
     a commune-program collects the scheduled repayments of the loans owing at the start and of its own
-    earlier capital-led loans (times the collection rate), relends up to its demand and gets its
+    earlier capital-led loans (times the collection rate) and the overdue and frozen debt recovered,
+    relends up to its demand and gets its
     share of the capital for the demand beyond."""
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         demand = conn.sql("select * from main.int_plan__new_lending").df()
@@ -200,7 +201,9 @@ def capital_led_plan(warehouse: Path, capital: dict[tuple[int, str], int]) -> pd
     unit = ["new_commune_code", "program_code", "funding_source"]
     in_08 = set(offices[offices.province_code == "08"].new_commune_code)
     demand = demand[demand.new_commune_code.isin(in_08)].set_index([*unit, "plan_year"]).new_disbursement
-    existing = existing[existing.new_commune_code.isin(in_08)].set_index([*unit, "plan_year"]).scheduled_principal
+    existing = existing[existing.new_commune_code.isin(in_08)].set_index([*unit, "plan_year"])
+    recovered = existing.recovered_overdue_principal + existing.recovered_frozen_principal
+    existing = existing.scheduled_current_principal
     owing = owing[owing.new_commune_code.isin(in_08)]
     units = sorted({key[:3] for key in [*demand.index, *existing.index]} | set(owing[unit].itertuples(index=False)))
     lent: dict[tuple, dict[int, int]] = defaultdict(dict)
@@ -211,7 +214,8 @@ def capital_led_plan(warehouse: Path, capital: dict[tuple[int, str], int]) -> pd
             terms = assumptions.loc[u[1]]
             repaid = [amount for earlier, amount in lent[u].items() if year - earlier <= terms.repayment_years]
             scheduled = float(existing.get((*u, year), 0)) + sum(amount / terms.repayment_years for amount in repaid)
-            collected[u] = math.floor(scheduled * float(terms.collection_rate) + 0.5)
+            # overdue and frozen debt comes back at its recovery rates, not times the collection rate
+            collected[u] = math.floor(scheduled * float(terms.collection_rate) + recovered.get((*u, year), 0) + 0.5)
             asked = int(demand.get((*u, year), 0))
             relent[u] = min(asked, collected[u])
             excess[u] = asked - relent[u]

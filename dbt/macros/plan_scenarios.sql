@@ -22,7 +22,8 @@
 {# The capital-led rule, one plan year after another (int_plan__scenario_lending): CTEs
    collected_<year> … step_<n>, each adding that year's columns to the one before, from step_0 (one
    row per commune × program × funding source × scenario with demand_<year>, existing_<year>
-   (scheduled repayments of the loans owing at the start), capital_<year> (the province's new
+   (scheduled repayments of the current debt owing at the start), recovered_<year> (its overdue and
+   frozen debt recovered, already at the recovery rates, so not times the collection rate), capital_<year> (the province's new
    capital from the row's source, null without an input), collection_rate and repayment_years).
    A year's collections depend on what the scenario lent in the years before it. #}
 {% macro plan_scenario_years(years) %}
@@ -42,6 +43,7 @@ collected_{{ y }} as (
                 {%- endfor %}
             )
             * coalesce(collection_rate, 1)
+            + recovered_{{ y }}
         ) as bigint) as collections_{{ y }}
     from step_{{ loop.index0 }}
 ),
