@@ -3,11 +3,14 @@
 -- funding source. Growth is recomputed from the summed balances at each level. A unit is its level,
 -- province and code: an office code need not be unique across provinces ('UNASSIGNED' is in each),
 -- so an office is its province's office of that code, and a commune's parent_unit_code names an
--- office of the commune's own province.
-{% set amounts = ['opening_principal', 'collections', 'new_disbursement', 'relending', 'closing_principal',
-                  'capital_needed', 'overdue_at_plan_start', 'planned_households', 'planned_beneficiaries'] %}
+-- office of the commune's own province. Each scenario is a plan of its own (int_plan__scenario_lending).
+-- New disbursements include relending (collections lent again): net new lending is the rest.
+{% set amounts = ['opening_principal', 'collections', 'demand_disbursement', 'new_disbursement', 'relending',
+                  'capital_allocated', 'closing_principal', 'capital_needed', 'overdue_at_plan_start',
+                  'planned_households', 'planned_beneficiaries'] %}
 with levels as (
-    {{ plan_unit_levels(ref('int_plan__commune_years'), ['plan_year', 'program_code', 'funding_source'], amounts) }}
+    {{ plan_unit_levels(ref('int_plan__commune_years'), ['scenario', 'plan_year', 'program_code', 'funding_source'],
+                        amounts) }}
 ),
 
 unit_names as (
@@ -22,6 +25,7 @@ unit_names as (
 )
 
 select
+    levels.scenario,
     levels.unit_level,
     levels.unit_code,
     coalesce(unit_names.unit_name, levels.unit_code) as unit_name,
@@ -33,7 +37,9 @@ select
     levels.funding_source,
     {#- bigint on every engine (DuckDB sums to a 128-bit integer): the contract's types #}
     {% for a in amounts %}cast(levels.{{ a }} as bigint) as {{ a }},
-    {% endfor %}case when levels.opening_principal <> 0
+    {% endfor %}cast(levels.demand_disbursement - levels.new_disbursement as bigint) as unmet_demand,
+    cast(levels.new_disbursement - levels.relending as bigint) as net_new_lending,
+    case when levels.opening_principal <> 0
             then cast(levels.closing_principal - levels.opening_principal as double) / levels.opening_principal
     end as growth_rate
 from levels

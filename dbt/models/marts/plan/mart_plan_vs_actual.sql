@@ -1,6 +1,6 @@
--- Plan against actual for every plan year the ledgers have reached: the outstanding balance at the
+-- Each scenario's plan against actual for every plan year the ledgers have reached: the outstanding balance at the
 -- year's last month-end in the ledger and the year's disbursements, by unit, program and funding
--- source, at the plan's levels. Completion = actual / plan. Refreshed by every load. Units are
+-- source, at the plan's levels (the same actuals against each scenario). Completion = actual / plan. Refreshed by every load. Units are
 -- keyed as in mart_credit_plan: level, province and code (each province has its own 'UNASSIGNED'
 -- office).
 with last_month_ends as (
@@ -69,6 +69,16 @@ actual_levels as (
                         ['actual_closing_principal', 'actual_disbursement']) }}
 ),
 
+scenarios as (
+    {% for s in plan_scenarios() %}select '{{ s }}' as scenario{{ ' union all ' if not loop.last }}{% endfor %}
+),
+
+actual_scenarios as (
+    select actual_levels.*, scenarios.scenario
+    from actual_levels
+    cross join scenarios
+),
+
 plans as (
     select plans.*
     from {{ ref('mart_credit_plan') }} as plans
@@ -76,6 +86,7 @@ plans as (
 )
 
 select
+    coalesce(plans.scenario, actual_levels.scenario) as scenario,
     coalesce(plans.unit_level, actual_levels.unit_level) as unit_level,
     coalesce(plans.province_code, actual_levels.province_code) as province_code,
     coalesce(plans.unit_code, actual_levels.unit_code) as unit_code,
@@ -93,8 +104,8 @@ select
             then cast(coalesce(actual_levels.actual_disbursement, 0) as double) / plans.new_disbursement
     end as disbursement_completion
 from plans
-full outer join actual_levels
-    on actual_levels.unit_level = plans.unit_level and actual_levels.province_code = plans.province_code
+full outer join actual_scenarios as actual_levels
+    on actual_levels.scenario = plans.scenario and actual_levels.unit_level = plans.unit_level and actual_levels.province_code = plans.province_code
     and actual_levels.unit_code = plans.unit_code
     and actual_levels.plan_year = plans.plan_year and actual_levels.program_code = plans.program_code
     and actual_levels.funding_source = plans.funding_source
