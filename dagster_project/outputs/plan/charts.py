@@ -137,7 +137,7 @@ def capital_chart(published_dir: Path, province: str, province_name: str, scenar
         f"{province_name}: nguồn vốn và nhu cầu vay chưa đáp ứng\nKịch bản: {SCENARIO_NAMES[scenario].lower()}",
         fontsize=10,
     )
-    axes.legend(fontsize=9, loc="upper right")
+    axes.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)
     axes.grid(axis="y", alpha=0.3)
     figure.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(figure)

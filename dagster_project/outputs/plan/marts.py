@@ -216,6 +216,20 @@ def by_program(published_dir: Path, province: str, scenario: str) -> pd.DataFram
     return rows.rename(columns={"closing_principal": "plan"}).assign(actual=float("nan"), plan_year=year)
 
 
+def scenario_comparison(published_dir: Path, province: str) -> pd.DataFrame:
+    """By plan year, the province's closing outstanding, new lending and unmet demand under each
+    scenario: columns `<figure>_<scenario>`."""
+    frame = duckdb.sql(
+        "select plan_year, scenario, sum(closing_principal) as closing_principal, "
+        "sum(new_disbursement) as new_disbursement, sum(unmet_demand) as unmet_demand from read_parquet(?) "
+        "where unit_level = 'province' and unit_code = ? group by all",
+        params=[mart(published_dir, "mart_credit_plan"), province],
+    ).df()
+    wide = frame.pivot(index="plan_year", columns="scenario")
+    wide.columns = [f"{figure}_{scenario}" for figure, scenario in wide.columns]
+    return wide.sort_index()
+
+
 def unit_year_totals(rows: pd.DataFrame) -> pd.DataFrame:
     """Each unit's year over its programs and sources, growth recomputed from the summed balances."""
     totals = rows.groupby(["plan_year", "unit_code", "unit_name"], as_index=False)[AMOUNTS].sum()

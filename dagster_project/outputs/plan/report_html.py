@@ -16,6 +16,7 @@ from dagster_project.outputs.plan.labels import (
     LEVELS,
     MILLION,
     SCENARIO_NAMES,
+    SCENARIOS,
     percent,
     whole,
 )
@@ -41,7 +42,7 @@ body { font-family: sans-serif; margin: 1.5em; color: #222; }
 table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.85em; }
 th, td { border: 1px solid #bbb; padding: 0.2em 0.5em; }
 th { background: #ddebf7; }
-td.n { text-align: right; white-space: nowrap; }
+td.n, td.y { text-align: right; white-space: nowrap; }
 tr.total td { font-weight: bold; background: #eee; }
 dl { display: grid; grid-template-columns: max-content auto; gap: 0.2em 1em; }
 dt { font-weight: bold; }
@@ -52,8 +53,10 @@ img { max-width: 100%; display: block; margin: 0.5em 0; }
 def cell(column: str, value) -> str:
     if column == "growth_rate" or column.endswith("completion"):
         return f'<td class="n">{percent(value)}</td>'
-    if column == "planned_households" or column == "plan_year":
-        return f'<td class="n">{whole(value) if column != "plan_year" else int(value)}</td>'
+    if column == "plan_year":
+        return f'<td class="y">{int(value)}</td>'
+    if column == "planned_households":
+        return f'<td class="n">{whole(value)}</td>'
     if isinstance(value, str):
         return f"<td>{html.escape(value)}</td>"
     return f'<td class="n">{whole(None if pd.isna(value) else value / MILLION)}</td>'
@@ -98,6 +101,28 @@ def checks_section(published_dir: Path, province: str, scenario: str) -> str:
     return "<h2>Kiểm tra theo Quyết định 05/QĐ-TTg (cấp tỉnh)</h2><ul>" + "".join(items) + "</ul>"
 
 
+def scenarios_section(published_dir: Path, province: str) -> str:
+    """The province's year-end outstanding under each scenario, and the demand the capital leaves unmet."""
+    frame = marts.scenario_comparison(published_dir, province)
+    head = "<th>Năm</th>" + "".join(
+        f"<th>Dư nợ cuối năm: {html.escape(SCENARIO_NAMES[s].lower())} (triệu đồng)</th>"
+        f"<th>Tổng cho vay mới: {html.escape(SCENARIO_NAMES[s].lower())} (triệu đồng)</th>"
+        f"<th>Nhu cầu chưa đáp ứng: {html.escape(SCENARIO_NAMES[s].lower())} (triệu đồng)</th>"
+        for s in SCENARIOS
+    )
+    body = "".join(
+        f'<tr><td class="y">{year}</td>'
+        + "".join(
+            cell(c, row[f"{c}_{s}"])
+            for s in SCENARIOS
+            for c in ("closing_principal", "new_disbursement", "unmet_demand")
+        )
+        + "</tr>"
+        for year, row in frame.iterrows()
+    )
+    return f"<h2>Hai kịch bản, cấp tỉnh</h2><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
 def write_report(published_dir: Path, province: str, scenario: str, charts: list[Path], path: Path) -> Path:
     name = marts.provinces(published_dir)[province]
     snapshot = marts.snapshot(published_dir, province, name, scenario)
@@ -120,7 +145,8 @@ def write_report(published_dir: Path, province: str, scenario: str, charts: list
     path.write_text(
         f"<!doctype html><html lang='vi'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
         f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1><dl>{facts_html}</dl>{images}"
-        f"{checks_section(published_dir, province, scenario)}{sections}</body></html>",
+        f"{scenarios_section(published_dir, province)}{checks_section(published_dir, province, scenario)}"
+        f"{sections}</body></html>",
         encoding="utf-8",
     )
     return path

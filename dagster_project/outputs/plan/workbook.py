@@ -301,7 +301,7 @@ def write_cover(sheet: Worksheet, snapshot: marts.Snapshot, level_sheets: list[s
 def write_checks(sheet: Worksheet, checks: pd.DataFrame, snapshot: marts.Snapshot) -> None:
     """One row per unit and year; each check missed explained in a sentence; the targets below."""
     targets = marts.strategy_targets()
-    flags = [c for c in checks.columns if c in CHECK_FLAGS or c.startswith("misses_")]
+    flags = [c for c in checks.columns if c.startswith("misses_")]
     records = []
     for record in checks.to_dict("records"):
         missed = [flag for flag in flags if record[flag] is True or record[flag] == 1]
@@ -334,6 +334,8 @@ def write_checks(sheet: Worksheet, checks: pd.DataFrame, snapshot: marts.Snapsho
 
 
 def explain(flag: str, record: dict, targets: dict[str, float]) -> str:
+    if flag == "misses_local_entrustment" and record.get("local_entrustment_input_missing") is True:
+        flag = "local_entrustment_input_missing"  # missed for want of a plan, not measured
     name, sentence = CHECK_FLAGS.get(flag, (flag, "không đạt"))
     values = {k: percent(v) if isinstance(v, float) else v for k, v in record.items()}
     values |= {k: percent(v, 0) for k, v in targets.items()}
