@@ -79,7 +79,7 @@ def test_the_build_says_each_step_and_how_far_it_got(built):
     )
     assert re.fullmatch(r"Quality gates: \d+ passed", lines[5]), lines
     assert re.fullmatch(
-        rf"Published 17 marts \([\d,.]+( M)? rows\) to {re.escape(str(settings.published_dir))}/marts", lines[6]
+        rf"Published 18 marts \([\d,.]+( M)? rows\) to {re.escape(str(settings.published_dir))}/marts", lines[6]
     ), lines
     assert len(lines) == 7
 

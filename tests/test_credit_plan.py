@@ -1,11 +1,16 @@
 """The 2026–2030 credit plan: levels that add up, figures recomputed from the landing files, the
-strategy flags, plan against the 2026 actuals, the planners' export read from the published
+capital-led scenario recomputed from the demand and a capital that binds, a missing capital input
+flagged, the strategy flags, plan against the 2026 actuals, the planners' export read from the published
 copies, also while a load holds the live warehouse, and two provinces each with communes no office
 serves yet."""
 
+import math
+import shutil
 import subprocess
 import sys
+from collections import defaultdict
 from datetime import date
+from fractions import Fraction
 from pathlib import Path
 
 import duckdb
@@ -19,6 +24,7 @@ from dagster_project.settings import Settings
 from dagster_project.warehouse.publish import published_mart
 from sample_data import GenerationConfig
 from tests.conftest import build_sample_warehouse
+from tests.dbt_tests import dbt_test_statuses
 from tests.landing_figures import headline_figures
 from tests.tiny_landing import rewrite_control
 
@@ -44,7 +50,7 @@ def published(settings: Settings, mart: str) -> pd.DataFrame:
 def assert_children_sum_to_parents(plan: pd.DataFrame) -> None:
     """Each office is the sum of its communes, each province of its offices; a parent is found in
     its child's province, as office codes repeat across provinces."""
-    keys = ["province_code", "plan_year", "program_code", "funding_source"]
+    keys = ["scenario", "province_code", "plan_year", "program_code", "funding_source"]
     for child, parent in (("commune", "office"), ("office", "province")):
         summed = (
             plan[plan.unit_level == child]
@@ -64,9 +70,11 @@ def test_every_office_and_province_is_the_sum_of_its_children(settings):
 
 
 def test_the_plan_opens_on_the_ledgers_balance_and_lends_the_capped_demand(settings):
-    plan = published(settings, "mart_credit_plan").query("unit_level == 'province'")
-    opening_2026 = plan.query("plan_year == 2026").opening_principal.sum()
-    assert opening_2026 == headline_figures(settings.landing_dir, date(2025, 12, 31))["outstanding_principal"]
+    plans = published(settings, "mart_credit_plan").query("unit_level == 'province'")
+    opening_2026 = plans.query("plan_year == 2026").groupby("scenario").opening_principal.sum()
+    assert set(opening_2026) == {headline_figures(settings.landing_dir, date(2025, 12, 31))["outstanding_principal"]}
+    assert set(opening_2026.index) == {"demand", "capital"}
+    plan = plans.query("scenario == 'demand'")
 
     survey = pd.concat(
         pd.read_csv(p, dtype={"program_code": str}, encoding="utf-8-sig")
@@ -94,7 +102,7 @@ def test_strategy_flags_mark_the_years_that_miss_a_target(settings):
     checks = published(settings, "mart_credit_plan_checks")
     targets = pd.read_csv(SEEDS / "plan_strategy_targets.csv").set_index("target_code").target_value
     plan = published(settings, "mart_credit_plan")
-    unit = ["unit_level", "province_code", "unit_code", "plan_year"]
+    unit = ["scenario", "unit_level", "province_code", "unit_code", "plan_year"]
     units = plan.groupby(unit)[["opening_principal", "closing_principal"]].sum()
     growth = (units.closing_principal - units.opening_principal) / units.opening_principal
     expected = (growth - targets["outstanding_growth"]).abs() > targets["outstanding_growth_tolerance"]
@@ -105,15 +113,179 @@ def test_strategy_flags_mark_the_years_that_miss_a_target(settings):
 
 def test_plan_against_the_2026_actuals(settings):
     vs = published(settings, "mart_plan_vs_actual").query("unit_level == 'province'")
+    assert set(vs.scenario) == {"demand", "capital"}
+    vs = vs.query("scenario == 'demand'")
     assert set(vs.plan_year) == {2026}
     actual_closing = headline_figures(settings.landing_dir, date(2026, 12, 31))["outstanding_principal"]
     assert vs.actual_closing_principal.sum() == actual_closing
-    planned = published(settings, "mart_credit_plan").query("unit_level == 'province' and plan_year == 2026")
+    planned = published(settings, "mart_credit_plan").query(
+        "unit_level == 'province' and plan_year == 2026 and scenario == 'demand'"
+    )
     assert vs.planned_closing_principal.sum() == planned.closing_principal.sum()
     with_plan = vs[vs.planned_closing_principal != 0]
     assert (
         with_plan.outstanding_completion == with_plan.actual_closing_principal / with_plan.planned_closing_principal
     ).all()
+
+
+def test_with_more_capital_than_the_demand_needs_the_capital_led_plan_is_the_demand_plan(settings):
+    # province 08 expects hundreds of billions a year (seeds/plan_capital_supply.csv): two communes need far less
+    plan = published(settings, "mart_credit_plan")
+    keys = ["unit_level", "province_code", "unit_code", "plan_year", "program_code", "funding_source"]
+    led = {scenario: rows.set_index(keys).sort_index()[FIGURES] for scenario, rows in plan.groupby("scenario")}
+    pd.testing.assert_frame_equal(led["capital"], led["demand"])
+    capital = published(settings, "mart_plan_capital").query("unit_level == 'province'")
+    assert not capital.capital_input_missing.any() and (capital.capital_gap < 0).all()
+    assert (capital.unmet_demand == 0).all() and (capital.capital_used == capital.capital_needed).all()
+
+
+CAPITAL_SHARE = 0.4  # of what the demand plan needs: the capital binds every year
+
+
+def short_of_capital(settings: Settings, folder: Path) -> tuple[Path, dict[tuple[int, str], int]]:
+    """A copy of the warehouse where province 08 expects 40 % of the new money its demand plan needs
+    from each source each year, and no local capital in 2028, its plan rebuilt by dbt with the
+    models' data tests: the copy and the capital by (year, source)."""
+    copy = folder / settings.warehouse_path.name  # dbt's catalog is the file's name
+    shutil.copy(settings.warehouse_path, copy)
+    need = published(settings, "mart_plan_capital").query(
+        "scenario == 'demand' and unit_level == 'province' and province_code == '08'"
+    )
+    capital = {
+        (int(row.plan_year), row.funding_source): int(row.capital_needed * CAPITAL_SHARE)
+        for row in need.itertuples()
+        if (row.plan_year, row.funding_source) != (2028, "local")
+    }
+    with duckdb.connect(str(copy)) as conn:
+        conn.execute("delete from main.plan_capital_supply where province_code = '08'")
+        conn.executemany(
+            "insert into main.plan_capital_supply (province_code, plan_year, funding_source, planned_new_capital_vnd) "
+            "values ('08', ?, ?, ?)",
+            [[year, source, amount] for (year, source), amount in capital.items()],
+        )
+    statuses = dbt_test_statuses(copy, folder / "target", ["int_plan__scenario_lending+"], command="build")
+    assert statuses and set(statuses.values()) <= {"success", "pass"}, statuses
+    return copy, capital
+
+
+@pytest.fixture(scope="module")
+def capital_short(settings, tmp_path_factory):
+    return short_of_capital(settings, tmp_path_factory.mktemp("pcw_plan_capital"))
+
+
+def largest_remainder(capital: int, excess: dict[tuple, int]) -> dict[tuple, int]:
+    """`capital` shared pro rata to `excess`, in whole đồng, the leftover đồng to the largest remainders."""
+    total = sum(excess.values())
+    if capital >= total:
+        return dict(excess)
+    exact = {unit: Fraction(amount * capital, total) for unit, amount in excess.items()}
+    shares = {unit: math.floor(share) for unit, share in exact.items()}
+    by_remainder = sorted(exact, key=lambda unit: (-(exact[unit] - shares[unit]), unit))
+    for unit in by_remainder[: capital - sum(shares.values())]:
+        shares[unit] += 1
+    return shares
+
+
+def capital_led_plan(warehouse: Path, capital: dict[tuple[int, str], int]) -> pd.DataFrame:
+    """The capital-led plan of province 08 recomputed in Python from the demand plan's inputs: each year
+    a commune-program collects the scheduled repayments of the loans owing at the start and of its own
+    earlier capital-led loans (times the collection rate), relends up to its demand and gets its
+    share of the capital for the demand beyond."""
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        demand = conn.sql("select * from main.int_plan__new_lending").df()
+        existing = conn.sql("select * from main.int_plan__existing_collections").df()
+        offices = conn.sql("select * from main.int_plan__commune_offices").df()
+        owing = conn.sql("select * from main.int_plan__opening_balances where outstanding_principal <> 0").df()
+    assumptions = pd.read_csv(SEEDS / "plan_assumptions.csv", dtype={"program_code": str}).set_index("program_code")
+    unit = ["new_commune_code", "program_code", "funding_source"]
+    in_08 = set(offices[offices.province_code == "08"].new_commune_code)
+    demand = demand[demand.new_commune_code.isin(in_08)].set_index([*unit, "plan_year"]).new_disbursement
+    existing = existing[existing.new_commune_code.isin(in_08)].set_index([*unit, "plan_year"]).scheduled_principal
+    owing = owing[owing.new_commune_code.isin(in_08)]
+    units = sorted({key[:3] for key in [*demand.index, *existing.index]} | set(owing[unit].itertuples(index=False)))
+    lent: dict[tuple, dict[int, int]] = defaultdict(dict)
+    rows = []
+    for year in range(2026, 2031):
+        collected, relent, excess = {}, {}, {}
+        for u in units:
+            terms = assumptions.loc[u[1]]
+            repaid = [amount for earlier, amount in lent[u].items() if year - earlier <= terms.repayment_years]
+            scheduled = float(existing.get((*u, year), 0)) + sum(amount / terms.repayment_years for amount in repaid)
+            collected[u] = math.floor(scheduled * float(terms.collection_rate) + 0.5)
+            asked = int(demand.get((*u, year), 0))
+            relent[u] = min(asked, collected[u])
+            excess[u] = asked - relent[u]
+        for source in ("central", "local"):
+            from_source = {u: amount for u, amount in excess.items() if u[2] == source}
+            shares = largest_remainder(capital.get((year, source), 0), from_source)
+            for u in from_source:
+                lent[u][year] = relent[u] + shares[u]
+                rows.append((*u, year, collected[u], lent[u][year], int(demand.get((*u, year), 0))))
+    return pd.DataFrame(rows, columns=[*unit, "plan_year", "collections", "new_disbursement", "demand_disbursement"])
+
+
+def test_the_capital_led_plan_lends_what_collections_and_the_capital_fund(capital_short):
+    copy, capital = capital_short
+    with duckdb.connect(str(copy), read_only=True) as conn:
+        plan = conn.sql("select * from main.mart_credit_plan where province_code = '08'").df()
+        supply = conn.sql("select * from main.mart_plan_capital where province_code = '08'").df()
+    expected = capital_led_plan(copy, capital)
+
+    communes = plan.query("scenario == 'capital' and unit_level == 'commune'").rename(
+        columns={"unit_code": "new_commune_code"}
+    )
+    keys = ["new_commune_code", "program_code", "funding_source", "plan_year"]
+    merged = expected.merge(communes, on=keys, suffixes=("", "_mart"), validate="1:1")
+    assert len(merged) == len(expected) == len(communes)
+    for figure in ("collections", "new_disbursement", "demand_disbursement"):  # a remainder's đồng may go elsewhere
+        assert (merged[figure] - merged[f"{figure}_mart"]).abs().max() <= 2, figure
+
+    # the province lends its relending plus the capital to the đồng, when the capital binds
+    province = plan.query("scenario == 'capital' and unit_level == 'province'")
+    by_year = province.groupby(["plan_year", "funding_source"])[["net_new_lending", "unmet_demand"]].sum()
+    for (year, source), amount in capital.items():
+        if by_year.loc[(year, source)].unmet_demand > 0:
+            assert by_year.loc[(year, source)].net_new_lending == amount
+    assert by_year.xs("central", level="funding_source").unmet_demand.gt(0).all()  # 40 % binds
+    totals = expected.groupby("plan_year")[["new_disbursement", "demand_disbursement"]].sum()
+    mart_totals = province.groupby("plan_year")[["new_disbursement", "demand_disbursement", "unmet_demand"]].sum()
+    assert (mart_totals.unmet_demand == mart_totals.demand_disbursement - mart_totals.new_disbursement).all()
+    assert (mart_totals.new_disbursement - totals.new_disbursement).abs().max() <= 2 * len(expected)
+
+    # a later year follows from the scenario's own earlier ones: less lent, less collected, lower balances
+    led = province.groupby(["scenario", "plan_year"])[["collections", "closing_principal"]].sum()
+    demand_led = (
+        plan.query("scenario == 'demand' and unit_level == 'province'")
+        .groupby("plan_year")[["collections", "closing_principal"]]
+        .sum()
+    )
+    assert (led.loc["capital"].closing_principal < demand_led.closing_principal).all()
+    assert led.loc["capital"].collections.loc[2027] < demand_led.collections.loc[2027]
+
+    capital_rows = supply.query("unit_level == 'province' and scenario == 'capital'").set_index(
+        ["plan_year", "funding_source"]
+    )
+    assert (capital_rows.capital_used <= capital_rows.capital_available.fillna(0)).all()
+    assert (capital_rows.unmet_demand == capital_rows.capital_needed - capital_rows.capital_used).all()
+
+
+def test_a_missing_capital_input_is_a_flagged_gap_never_a_pass(capital_short):
+    copy, _ = capital_short  # province 08 has no local capital row for 2028
+    with duckdb.connect(str(copy), read_only=True) as conn:
+        supply = conn.sql("select * from main.mart_plan_capital where province_code = '08'").df()
+        checks = conn.sql("select * from main.mart_credit_plan_checks where unit_level = 'province'").df()
+        plan = conn.sql("select * from main.mart_credit_plan where scenario = 'capital' and plan_year = 2028").df()
+    missing = supply[supply.capital_input_missing]
+    assert set(zip(missing.plan_year, missing.funding_source)) == {(2028, "local")}
+    assert missing.capital_available.isna().all() and (missing.capital_gap == missing.capital_needed).all()
+    assert plan.query("funding_source == 'local'").net_new_lending.sum() == 0  # relending only
+
+    flagged = checks[checks.local_entrustment_input_missing]
+    assert set(zip(flagged.province_code, flagged.plan_year, flagged.scenario)) == {
+        ("08", 2028, "demand"),
+        ("08", 2028, "capital"),
+    }
+    assert flagged.misses_local_entrustment.all()
 
 
 def test_the_workbook_has_a_sheet_per_level_whose_totals_equal_the_mart(settings, tmp_path):
@@ -207,10 +379,12 @@ def test_each_province_plans_its_communes_without_loans_under_its_own_unassigned
     offices = plan[(plan.unit_level == "office") & (plan.unit_code == "UNASSIGNED")]
     years = range(2026, 2031)
     assert set(zip(offices.province_code, offices.plan_year)) == {(p, y) for p in unserved for y in years}
-    assert not offices.duplicated(["province_code", "plan_year", "program_code", "funding_source"]).any()
+    assert not offices.duplicated(["scenario", "province_code", "plan_year", "program_code", "funding_source"]).any()
     assert_children_sum_to_parents(plan)
 
     checks = published(settings, "mart_credit_plan_checks").query(
         "unit_level == 'office' and unit_code == 'UNASSIGNED'"
     )
-    assert sorted(zip(checks.province_code, checks.plan_year)) == [(p, y) for p in sorted(unserved) for y in years]
+    assert sorted(zip(checks.province_code, checks.plan_year, checks.scenario)) == [
+        (p, y, s) for p in sorted(unserved) for y in years for s in ("capital", "demand")
+    ]

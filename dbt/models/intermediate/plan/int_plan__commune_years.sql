@@ -20,13 +20,24 @@ flows as (
         lending.new_disbursement,
         lending.collections,
         lending.capital_allocated,
-        {% for reached in ['planned_households', 'planned_beneficiaries'] -%}
-        case when lending.new_disbursement = lending.demand_disbursement then coalesce(demand.{{ reached }}, 0)
-            else cast(round(
-                demand.{{ reached }} * cast(lending.new_disbursement as double) / lending.demand_disbursement
-            ) as bigint)
-        end as {{ reached }}{{ ',' if not loop.last }}
-        {% endfor %}
+        case when lending.new_disbursement = lending.demand_disbursement then coalesce(demand.planned_households, 0)
+            else cast(
+                    round(
+                        demand.planned_households * cast(lending.new_disbursement as double)
+                        / lending.demand_disbursement
+                    )
+                    as bigint
+                )
+        end as planned_households,
+        case when lending.new_disbursement = lending.demand_disbursement then coalesce(demand.planned_beneficiaries, 0)
+            else cast(
+                    round(
+                        demand.planned_beneficiaries * cast(lending.new_disbursement as double)
+                        / lending.demand_disbursement
+                    )
+                    as bigint
+                )
+        end as planned_beneficiaries
     from {{ ref('int_plan__scenario_lending') }} as lending
     left join opening
         on opening.new_commune_code = lending.new_commune_code

@@ -1,8 +1,8 @@
--- Each scenario's plan against actual for every plan year the ledgers have reached: the outstanding balance at the
--- year's last month-end in the ledger and the year's disbursements, by unit, program and funding
--- source, at the plan's levels (the same actuals against each scenario). Completion = actual / plan. Refreshed by every load. Units are
--- keyed as in mart_credit_plan: level, province and code (each province has its own 'UNASSIGNED'
--- office).
+-- Each scenario's plan against actual for every plan year the ledgers have reached: the outstanding
+-- balance at the year's last month-end in the ledger and the year's disbursements, by unit, program
+-- and funding source, at the plan's levels (the same actuals against each scenario). Completion =
+-- actual / plan. Refreshed by every load. Units are keyed as in mart_credit_plan: level, province
+-- and code (each province has its own 'UNASSIGNED' office).
 with last_month_ends as (
     select extract(year from as_of_date) as plan_year, max(as_of_date) as as_of_date
     from {{ ref('mart_outstanding_balance') }}
@@ -70,7 +70,7 @@ actual_levels as (
 ),
 
 scenarios as (
-    {% for s in plan_scenarios() %}select '{{ s }}' as scenario{{ ' union all ' if not loop.last }}{% endfor %}
+    {{ plan_scenario_rows() }}
 ),
 
 actual_scenarios as (
@@ -105,7 +105,8 @@ select
     end as disbursement_completion
 from plans
 full outer join actual_scenarios as actual_levels
-    on actual_levels.scenario = plans.scenario and actual_levels.unit_level = plans.unit_level and actual_levels.province_code = plans.province_code
+    on actual_levels.scenario = plans.scenario and actual_levels.unit_level = plans.unit_level
+    and actual_levels.province_code = plans.province_code
     and actual_levels.unit_code = plans.unit_code
     and actual_levels.plan_year = plans.plan_year and actual_levels.program_code = plans.program_code
     and actual_levels.funding_source = plans.funding_source
