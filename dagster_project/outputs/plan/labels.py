@@ -12,6 +12,15 @@ SCENARIO_NAMES = {
     "demand": "Theo nhu cầu vay vốn",
     "capital": "Theo nguồn vốn dự kiến được giao",
 }
+# how each scenario lends (docs/domain.md §4.2), for the cover and the assumptions sheet
+SCENARIO_RULES = {
+    "demand": "Cho vay bằng nhu cầu vay vốn của xã theo khảo sát, không vượt quá số hộ × mức cho vay tối đa "
+    "của chương trình.",
+    "capital": "Mỗi xã cho vay quay vòng từ vốn thu nợ của mình (không quá nhu cầu), cộng phần vốn mới tỉnh "
+    "dự kiến được giao theo từng nguồn vốn và năm, chia cho các xã và chương trình theo tỷ lệ phần nhu cầu "
+    "vượt quá vốn quay vòng (không vượt quá phần đó), làm tròn đến đồng theo phần dư lớn nhất. Tỉnh, năm và "
+    "nguồn vốn chưa có số liệu vốn được giao thì không có vốn mới và được đánh dấu thiếu số liệu.",
+}
 SOURCE_NAMES = {"central": "Trung ương", "local": "Ngân sách địa phương ủy thác"}
 MILLION = 1_000_000
 BILLION = 1_000_000_000

@@ -25,6 +25,7 @@ from dagster_project.outputs.plan.labels import (
     MISSED,
     PLAN_COLUMNS,
     SCENARIO_NAMES,
+    SCENARIO_RULES,
     SOURCE_NAMES,
     VS_ACTUAL_COLUMNS,
     percent,
@@ -258,6 +259,7 @@ def write_cover(sheet: Worksheet, snapshot: marts.Snapshot, level_sheets: list[s
     facts = [
         ("Tỉnh", f"{snapshot.province_name} (mã {snapshot.province_code})"),
         ("Kịch bản", SCENARIO_NAMES[snapshot.scenario]),
+        ("Cách tính", SCENARIO_RULES[snapshot.scenario]),
         ("Ngày mở kế hoạch (dư nợ đầu kỳ)", f"{snapshot.opening_date:%d/%m/%Y}"),
         (
             "Số liệu thực hiện đến ngày",
@@ -393,6 +395,14 @@ def write_assumptions(sheet: Worksheet, assumptions: dict[str, pd.DataFrame], sn
             [None, None, "0.0%"],
         ),
     ]
+    sheet.append(["Cách tính hai kịch bản"])
+    sheet.cell(row=sheet.max_row, column=1).font = Font(bold=True, size=12)
+    for scenario, rule in SCENARIO_RULES.items():
+        sheet.append([SCENARIO_NAMES[scenario], rule])
+        sheet.merge_cells(start_row=sheet.max_row, start_column=2, end_row=sheet.max_row, end_column=4)
+        for cell in sheet[sheet.max_row]:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    sheet.append([])
     for title, header, frame, formats in blocks:
         sheet.append([title])
         sheet.cell(row=sheet.max_row, column=1).font = Font(bold=True, size=12)
