@@ -100,26 +100,25 @@ CAPITAL_COLUMNS = {
 CHECK_FLAGS = {
     "misses_growth_target": (
         "Tăng trưởng dư nợ",
-        "Tăng trưởng dư nợ {growth_rate}, lệch quá {outstanding_growth_tolerance} so với mục tiêu "
-        "{outstanding_growth}/năm",
+        "{growth_rate}, lệch quá {outstanding_growth_tolerance} so với mục tiêu {outstanding_growth}/năm",
     ),
     "misses_overdue_ceiling": (
         "Nợ quá hạn",
-        "Nợ quá hạn dự kiến {projected_overdue_ratio} dư nợ, không dưới mức trần {max_overdue_ratio}",
+        "dự kiến {projected_overdue_ratio} dư nợ, không dưới mức trần {max_overdue_ratio}",
     ),
     "misses_local_capital_path": (
         "Lộ trình vốn địa phương",
-        "Vốn địa phương chiếm {local_capital_share} dư nợ, dưới lộ trình {local_capital_share_target} "
+        "vốn địa phương chiếm {local_capital_share} dư nợ, dưới lộ trình {local_capital_share_target} "
         "để đạt {local_capital_share_by_2030} vào năm 2030",
     ),
     "misses_local_entrustment": (
         "Vốn địa phương ủy thác",
-        "Ngân sách địa phương ủy thác {local_entrustment_of_growth} phần dư nợ tăng thêm, "
+        "ngân sách địa phương ủy thác {local_entrustment_of_growth} phần dư nợ tăng thêm, "
         "dưới mức tối thiểu {min_local_entrustment_of_growth}",
     ),
     "local_entrustment_input_missing": (
-        "Thiếu kế hoạch vốn địa phương",
-        "Chưa có kế hoạch vốn ngân sách địa phương ủy thác cho năm này: chưa đánh giá được, coi là chưa đạt",
+        "Vốn địa phương ủy thác",
+        "chưa có kế hoạch vốn ngân sách địa phương ủy thác cho năm này: chưa đánh giá được, coi là chưa đạt",
     ),
 }
 MET, MISSED = "Đạt", "Không đạt"

@@ -221,7 +221,7 @@ def fit_row_heights(sheet: Worksheet) -> None:
         for cell in row:
             if isinstance(cell.value, str) and cell.alignment.wrap_text:
                 width = sheet.column_dimensions[cell.column_letter].width or 10
-                per_line = max(1, int(width * (0.95 if cell.font.bold else 1.1)) - 1)
+                per_line = max(1, int(width * (1.0 if cell.font.bold else 1.2)) - 1)
                 lines = max(lines, sum(-(-max(1, len(part)) // per_line) for part in cell.value.split("\n")))
         if lines > 1:
             sheet.row_dimensions[row[0].row].height = 15 * lines
