@@ -307,6 +307,9 @@ def test_the_command_takes_the_province_by_name_and_says_what_it_wrote(settings,
         "credit_plan_08-tuyen-quang_commune_capital.xlsx",
     ]
     assert all(Path(p).exists() for p in written)
+    with pytest.raises(SystemExit) as usage:  # a usage error, naming the provinces there are
+        main(["plan", "export", "--province", "Hà Giang", "--out", str(tmp_path)])
+    assert usage.value.code == 2 and "valid: 08 Tỉnh Tuyên Quang" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(not soffice(), reason="LibreOffice (soffice) is not installed: the printed workbook is not checked")

@@ -216,11 +216,19 @@ def style_table(sheet: Worksheet, columns: dict, header_row: int = 1) -> None:
 def fit_row_heights(sheet: Worksheet) -> None:
     """Rows tall enough for their wrapped text: neither Excel nor LibreOffice grows a row for
     wrapped text in a file it opens, so a long name would be cut or overlap the next row."""
+
+    def width_of(letter: str) -> float:
+        return sheet.column_dimensions[letter].width or 10
+
+    merged = {  # a merged cell is as wide as the columns it spans
+        r.start_cell.coordinate: sum(width_of(get_column_letter(c)) for c in range(r.min_col, r.max_col + 1))
+        for r in sheet.merged_cells.ranges
+    }
     for row in sheet.iter_rows():
         lines = 1
         for cell in row:
             if isinstance(cell.value, str) and cell.alignment.wrap_text:
-                width = sheet.column_dimensions[cell.column_letter].width or 10
+                width = merged.get(cell.coordinate) or width_of(cell.column_letter)
                 per_line = max(1, int(width * (1.0 if cell.font.bold else 1.2)) - 1)
                 lines = max(lines, sum(-(-max(1, len(part)) // per_line) for part in cell.value.split("\n")))
         if lines > 1:
