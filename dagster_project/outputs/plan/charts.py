@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from dagster_project.outputs.plan import marts
-from dagster_project.outputs.plan.labels import BILLION, SCENARIO_NAMES
+from dagster_project.outputs.plan.labels import BILLION, SCENARIO_NAMES, SOURCE_NAMES
 
 PLAN_STYLES = {"demand": {"color": "tab:orange"}, "capital": {"color": "tab:green"}}
 
@@ -102,42 +102,50 @@ def capital_chart(published_dir: Path, province: str, province_name: str, scenar
         return None
     plt = pyplot()
     rows = marts.capital(published_dir, province, ["province"], scenario)
-    years = rows.groupby("plan_year")[["capital_available", "capital_needed", "unmet_demand"]].sum(min_count=1)
-    figure, axes = plt.subplots(figsize=(9, 4.5))
-    x = list(range(len(years)))
-    axes.bar(
-        [p - 0.2 for p in x],
-        years.capital_available.fillna(0) / BILLION,
-        width=0.4,
-        label="Nguồn vốn dự kiến được giao",
-        color="tab:green",
+    # by source, stacked: a source short of capital shows even where the other has some to spare
+    by_source = rows.pivot_table(
+        index="plan_year", columns="funding_source", values=["capital_available", "capital_needed"], aggfunc="sum"
     )
-    axes.bar(
-        [p + 0.2 for p in x],
-        years.capital_needed / BILLION,
-        width=0.4,
-        label="Nguồn vốn cần theo nhu cầu",
-        color="tab:gray",
-    )
-    axes.plot(x, years.unmet_demand / BILLION, "-o", color="tab:red", label="Nhu cầu vay chưa đáp ứng")
-    if years.capital_available.isna().any():
+    unmet = rows.groupby("plan_year").unmet_demand.sum()
+    figure, axes = plt.subplots(figsize=(9, 4.8))
+    x = list(range(len(unmet)))
+    for offset, figure_name, label, colors in (
+        (-0.2, "capital_available", "Vốn dự kiến được giao", ("#2e7d32", "#a5d6a7")),
+        (0.2, "capital_needed", "Vốn cần theo nhu cầu", ("#616161", "#bdbdbd")),
+    ):
+        bottom = [0.0] * len(x)
+        for source, color in zip(("central", "local"), colors):
+            if (figure_name, source) not in by_source:
+                continue
+            values = (by_source[(figure_name, source)].fillna(0) / BILLION).tolist()
+            axes.bar(
+                [p + offset for p in x],
+                values,
+                width=0.4,
+                bottom=bottom,
+                color=color,
+                label=f"{label}: {SOURCE_NAMES[source].lower()}",
+            )
+            bottom = [b + v for b, v in zip(bottom, values)]
+    axes.plot(x, unmet / BILLION, "-o", color="tab:red", label="Nhu cầu vay chưa đáp ứng")
+    if rows.capital_available.isna().any():
         axes.text(
             0.02,
             0.95,
-            "Năm không có cột xanh: chưa có số liệu vốn được giao",
+            "Có năm chưa có số liệu vốn được giao: phần đó để trống",
             transform=axes.transAxes,
             va="top",
             fontsize=9,
             style="italic",
         )
-    axes.set_xticks(x, [str(y) for y in years.index])
+    axes.set_xticks(x, [str(y) for y in unmet.index])
     axes.set_xlabel("Năm kế hoạch")
     axes.set_ylabel("Tỷ đồng")
     axes.set_title(
         f"{province_name}: nguồn vốn và nhu cầu vay chưa đáp ứng\nKịch bản: {SCENARIO_NAMES[scenario].lower()}",
         fontsize=10,
     )
-    axes.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)
+    axes.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
     axes.grid(axis="y", alpha=0.3)
     figure.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(figure)
