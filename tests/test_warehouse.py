@@ -143,7 +143,8 @@ def test_headlines_equal_the_figures_computed_from_the_files(warehouse):
 
 
 def test_no_personal_data_past_staging(warehouse, tmp_path):
-    from dagster_project.outputs.plan_export import export_plan
+    from dagster_project.outputs.plan import FORMATS, export_plan
+    from dagster_project.outputs.plan.tables import CSV_SEPARATOR
 
     settings, result = warehouse
     borrowers = query(settings, "select full_name, national_id, phone from raw.borrowers")
@@ -159,8 +160,9 @@ def test_no_personal_data_past_staging(warehouse, tmp_path):
     published = sorted((settings.published_dir / "marts").glob("*.parquet"))
     assert {p.stem for p in published} == {t for t in tables if t.startswith("mart_")}
     frames |= {str(p): pd.read_parquet(p) for p in published}
-    exports = export_plan(settings.published_dir, "08", ["commune", "office", "province"], "csv", tmp_path)
-    frames |= {str(p): pd.read_csv(p, dtype=str) for p in exports if p.suffix == ".csv"}
+    exports = export_plan(settings.published_dir, "08", ["commune", "office", "province"], list(FORMATS), tmp_path)
+    frames |= {str(p): pd.read_csv(p, dtype=str, sep=CSV_SEPARATOR) for p in exports if p.suffix == ".csv"}
+    frames |= {str(p): pd.read_parquet(p) for p in exports if p.suffix == ".parquet"}
     for name, frame in frames.items():
         assert not {"full_name", "national_id", "phone"} & set(frame.columns), name
         for column in frame.select_dtypes(include=["object", "string"]).columns:

@@ -5,8 +5,8 @@ pcw run          build the warehouse: sample data if the landing folder is empty
 pcw marts        rebuild only the marts from the loaded raw tables, on the dbt target PCW_DBT_TARGET
 pcw kpis         a province's headline figures from the marts, beside a recomputation from the
                  raw tables and the published figures
-pcw plan export  the 2026–2030 credit plan for planners: xlsx / csv / parquet and charts, from the
-                 published copies of the marts
+pcw plan export  the 2026–2030 credit plan for planners, demand-led or capital-led: the workbook to
+                 sign, CSV / Parquet, charts and an HTML report, from the published copies of the marts
 pcw fingerprint  rows and a content hash of every table: two loads of the same files print the same
 pcw dev          the Dagster UI (dagster dev) on the same definitions; Ctrl-C or SIGTERM stops it
 """
@@ -234,15 +234,21 @@ def _print_summary(
 
 
 def _plan_export(args: argparse.Namespace, settings: Settings) -> int:
-    from dagster_project.outputs.plan_export import LEVELS, export_plan
+    from dagster_project.outputs.plan import FORMATS, LEVELS, export_plan
+    from dagster_project.outputs.plan.marts import provinces
     from dagster_project.warehouse.publish import published_mart
 
     if not published_mart(settings.published_dir, "mart_credit_plan").exists():
         raise NotBuilt(f"No published credit plan under {settings.published_dir}: build and publish it with `pcw run`")
+    try:
+        province = resolve_province(args.province, provinces(settings.published_dir))
+    except argparse.ArgumentTypeError as error:
+        raise UsageError(f"--province: {error}") from None
     levels = list(LEVELS) if args.level == "all" else [args.level]
+    formats = list(FORMATS) if args.format == "all" else [args.format]
     out_dir = Path(args.out) if args.out else settings.data_dir / "exports"
     try:
-        written = export_plan(settings.published_dir, args.province, levels, args.format, out_dir)
+        written = export_plan(settings.published_dir, province, levels, formats, out_dir, args.scenario)
     except (ValueError, FileNotFoundError, OSError) as error:
         print(f"Cannot export the plan: {error}. Has `pcw run` built and published the marts?", file=sys.stderr)
         return 1
@@ -310,9 +316,24 @@ def main(argv: list[str] | None = None) -> int:
         dest="plan_command", required=True
     )
     export = plan.add_parser("export", help="write the plan for planners (from the published marts)")
-    export.add_argument("--province", default="08", help="province code (default 08)")
+    export.add_argument(
+        "--province", default="08", help="province code or name, with or without 'Tỉnh' and diacritics (default 08)"
+    )
+    export.add_argument(
+        "--scenario",
+        choices=["demand", "capital"],
+        default="demand",
+        help="demand: lending meets the capped demand; capital: lending limited by the capital expected "
+        "(default demand)",
+    )
     export.add_argument("--level", choices=["commune", "office", "province", "all"], default="all")
-    export.add_argument("--format", choices=["xlsx", "csv", "parquet"], default="xlsx")
+    export.add_argument(
+        "--format",
+        choices=["xlsx", "csv", "parquet", "png", "html", "all"],
+        default="all",
+        help="xlsx: the workbook to sign; csv: for people (VND millions); parquet: for machines (VND); "
+        "png: charts; html: the report with its charts (default all)",
+    )
     export.add_argument("--out", help="folder to write to (default: $PCW_DATA_DIR/exports)")
     export.set_defaults(handler=_plan_export)
 

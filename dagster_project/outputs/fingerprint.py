@@ -10,6 +10,8 @@ from __future__ import annotations
 import duckdb
 
 FINGERPRINTED_SCHEMAS = ("raw", "main")
+# rows and the sum of 64-bit row hashes of a relation aliased `r`
+ROW_FINGERPRINT = "count(*), coalesce(sum(hash(r)::hugeint), 0)"
 
 
 def table_fingerprints(conn: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int]]:
@@ -24,10 +26,7 @@ def table_fingerprints(conn: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, 
     ).fetchall()
     return {
         f"{schema}.{table}": tuple(
-            int(v)
-            for v in conn.execute(
-                f'select count(*), coalesce(sum(hash(r)::hugeint), 0) from "{schema}"."{table}" as r'
-            ).fetchone()
+            int(v) for v in conn.execute(f'select {ROW_FINGERPRINT} from "{schema}"."{table}" as r').fetchone()
         )
         for schema, table in tables
     }

@@ -3,7 +3,7 @@
 - the raw tables dbt reads as sources (dbt/models/staging/_sources.yml), one Parquet file a table
   under <published>/raw/, for engines that cannot open the DuckDB file
   (Spark: dbt/macros/spark/register_published_sources.sql);
-- every mart, for planners and their tools (plan_export.py): each build writes a fresh folder and
+- every mart, for planners and their tools (outputs/plan/): each build writes a fresh folder and
   then swings the `marts` link to it in one rename, so a reader sees the old set or the new, whole.
 """
 
