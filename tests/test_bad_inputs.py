@@ -34,7 +34,7 @@ NEXT_MONTH = (TODAY.replace(day=28) + timedelta(days=4)).replace(day=1)
 BAD_ROWS = [
     # (source, the bad row, the rule it must be quarantined for)
     ("transactions", {"transaction_date": "2024-02-30"}, "unparseable date: transaction_date"),
-    ("transactions", {"loss_percent": "140"}, "loss_percent outside 0-100 % of the borrower's assets: loss_percent 140"),
+    ("transactions", {"loss_percent": "140"}, "loss_percent outside 0-100 (%): loss_percent 140"),
     ("transactions", {"interest_amount": "275.000,5"}, "amount_not_integer: interest_amount '275.000,5'"),
     # Amounts that DuckDB's cast would round or scale into the ledger without a word.
     ("transactions", {"interest_amount": "371.250"}, "amount_not_integer: interest_amount '371.250'"),

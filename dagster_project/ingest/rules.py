@@ -291,7 +291,7 @@ SOURCE_RULES: dict[str, list[RowRule]] = {
             "t.transaction_type in ('freeze', 'write_off') and t.cause_code is null",
         ),
         _in_codes("cause_code", "rule_risk_causes"),
-        _outside("loss_percent", 0, 100, "0-100 % of the borrower's assets"),
+        _outside("loss_percent", 0, 100, "0-100 (%)"),
     ],
     "savings_deposits": [
         RowRule("deposit below 5,000 VND a depositing member", "t.amount < 5000 * t.depositing_members"),

@@ -36,16 +36,24 @@ demand as (
 ),
 
 existing as (
+    -- the schedule is met at the collection rate; overdue and frozen debt comes back at its own
+    -- recovery rates (already in scheduled_principal beyond the current part)
     select
         new_commune_code,
         program_code,
-        -- the schedule is met at the collection rate; overdue and frozen debt at its own recovery rates
-        {% for y in years %}sum(case when plan_year = {{ y }} then scheduled_current_principal else 0 end)
-            as existing_{{ y }},
-        sum(case when plan_year = {{ y }} then recovered_overdue_principal + recovered_frozen_principal else 0 end)
-            as recovered_{{ y }},
+        {% for y in years %}sum(case when plan_year = {{ y }} then on_schedule else 0 end) as existing_{{ y }},
+        {% endfor %}{% for y in years %}sum(case when plan_year = {{ y }} then recovered end) as recovered_{{ y }},
         {% endfor %}funding_source
-    from {{ ref('int_plan__existing_collections') }}
+    from (
+        select
+            new_commune_code,
+            program_code,
+            funding_source,
+            plan_year,
+            scheduled_current_principal as on_schedule,
+            scheduled_principal - scheduled_current_principal as recovered
+        from {{ ref('int_plan__existing_collections') }}
+    ) as collections
     group by new_commune_code, program_code, funding_source
 ),
 
@@ -69,7 +77,7 @@ step_0 as (
         assumptions.collection_rate,
         {% for y in years %}coalesce(demand.demand_{{ y }}, 0) as demand_{{ y }},
         {% endfor %}{% for y in years %}coalesce(existing.existing_{{ y }}, 0) as existing_{{ y }},
-        coalesce(existing.recovered_{{ y }}, 0) as recovered_{{ y }},
+        {% endfor %}{% for y in years %}coalesce(existing.recovered_{{ y }}, 0) as recovered_{{ y }},
         {% endfor %}{% for y in years %}capital.capital_{{ y }},
         {% endfor %}assumptions.repayment_years
     from units
