@@ -410,7 +410,7 @@ def prepare_reference(conn: duckdb.DuckDBPyConnection) -> None:
     seed(
         "risk_causes",
         "rule_risk_causes",
-        {"cause_code": "VARCHAR", "cause_name_vi": "VARCHAR", "cause_name_en": "VARCHAR", "freeze_years": "INTEGER"},
+        {"cause_code": "VARCHAR", "cause_name_vi": "VARCHAR", "cause_name_en": "VARCHAR"},
     )
     seed(
         "transaction_types",
