@@ -24,8 +24,9 @@ monthly_events as (
         cast(sum(case when transaction_type = 'extension' then 1 else 0 end) as bigint) as extensions,
         max(case when transaction_type = 'extension' then new_due_date end) as latest_new_due_date,
         -- an extension or a rescheduling moves an instalment to its new due date
-        cast(sum(case when transaction_type in ('extension', 'rescheduling') then principal_amount else 0 end) as bigint)
-            as principal_moved_away,
+        cast(
+            sum(case when transaction_type in ('extension', 'rescheduling') then principal_amount else 0 end) as bigint
+        ) as principal_moved_away,
         cast(sum(case when transaction_type = 'rescheduling' then principal_amount else 0 end) as bigint)
             as principal_rescheduled,
         cast(sum(case when transaction_type = 'opening_balance' then principal_amount else 0 end) as bigint)
@@ -96,7 +97,10 @@ moved_into as (
 ),
 
 scheduled as (
-    select loan_id, {{ dbt.last_day('due_date', 'month') }} as month_end_date, cast(sum(principal_due) as bigint) as principal_scheduled
+    select
+        loan_id,
+        {{ dbt.last_day('due_date', 'month') }} as month_end_date,
+        cast(sum(principal_due) as bigint) as principal_scheduled
     from {{ ref('stg_branch__loan_schedules') }}
     {%- if from_month %}
     where due_date >= {{ months_before(from_month) }}
