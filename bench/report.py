@@ -22,8 +22,8 @@ def rows(results: list[dict]) -> list[str]:
     header = [
         "| scale | runs (new month) | transactions | generate s | full build s | ingest rows/s (share of bare DuckDB) "
         "| GX gates share | dbt s | new month, 1 y / 10 y history s (ratio) | pandas s (build time ÷ pandas time) "
-        "| pandas = mart | peak RSS GiB (generate / build) |",
-        "|" + "---|" * 12,
+        "| pandas = mart | peak RSS GiB (generate / build) | spill GB (build) |",
+        "|" + "---|" * 13,
     ]
     body = []
     for r in results:
@@ -43,9 +43,15 @@ def rows(results: list[dict]) -> list[str]:
             f"| {i['rows_per_second']:,.0f} ({100 * i['share_of_bare_duckdb']:.0f} %) "
             f"| {100 * r['quality_gate_share']:.0f} % "
             f"| {_s(b['dbt_seconds'])} | {month_cell} | {_pandas(p)} "
-            f"| {_gib(r['generation']['peak_rss_bytes'])} / {_gib(r['build']['peak_rss_bytes'])} |"
+            f"| {_gib(r['generation']['peak_rss_bytes'])} / {_gib(r['build']['peak_rss_bytes'])} "
+            f"| {_spill(b)} |"
         )
     return header + body
+
+
+def _spill(build: dict) -> str:
+    """Peak bytes in DuckDB's spill folders during the build (not recorded before bench/ measured it)."""
+    return f"{build['peak_spill_bytes'] / 1e9:.1f}" if "peak_spill_bytes" in build else "–"
 
 
 def _pandas(p: dict | None) -> str:

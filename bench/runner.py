@@ -10,6 +10,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +33,7 @@ def run_step(step: str, args: dict, workdir: Path) -> dict:
     output = workdir / f"{step}.json"
     output.unlink(missing_ok=True)
     started = time.perf_counter()
+    spill = SpillWatch(workdir)
     process = subprocess.Popen(
         [sys.executable, "-m", "bench.steps", step, json.dumps(args), str(output)],
         env={**os.environ, "TQDM_DISABLE": "1", "PYTHONWARNINGS": "ignore"},
@@ -41,6 +43,7 @@ def run_step(step: str, args: dict, workdir: Path) -> dict:
     stderr = process.stderr.read()
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
+    spill.stop()
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"bench step {step} failed:\n{stderr.decode(errors='replace')[-4000:]}")
     # ru_maxrss is in KiB on Linux; wait4 reports the child and the descendants it waited for.
@@ -49,7 +52,36 @@ def run_step(step: str, args: dict, workdir: Path) -> dict:
         "process_seconds": wall,
         "cpu_seconds": usage.ru_utime + usage.ru_stime,
         "peak_rss_bytes": usage.ru_maxrss * 1024,
+        "peak_spill_bytes": spill.peak_bytes,
     }
+
+
+class SpillWatch(threading.Thread):
+    """The peak size of what DuckDB spills to disk (its `<database>.tmp` folders in `folder` and
+    its subfolders), sampled every half second while a step runs."""
+
+    def __init__(self, folder: Path):
+        super().__init__(daemon=True)
+        self.folder, self.peak_bytes, self._done = folder, 0, threading.Event()
+        self.start()
+
+    def run(self) -> None:
+        while not self._done.wait(0.5):
+            self.peak_bytes = max(self.peak_bytes, self._spilled())
+
+    def _spilled(self) -> int:
+        total = 0
+        for spill_dir in [*self.folder.glob("*.tmp"), *self.folder.glob("*/*.tmp")]:
+            for path in spill_dir.rglob("*"):
+                try:
+                    total += path.stat().st_size
+                except FileNotFoundError:  # DuckDB removed it meanwhile
+                    pass
+        return total
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
 
 
 def months_between(first: str, last: str) -> list[str]:

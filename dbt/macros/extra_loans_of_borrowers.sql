@@ -8,7 +8,7 @@
   Returns as_of_date, cell_number, extra_loans (only where there are some).
 #}
 {% macro extra_loans_of_borrowers(loan_cells, balances) %}
-    select as_of_date, cell_number, sum(loans_owing - 1) as extra_loans
+    select as_of_date, cell_number, cast(sum(loans_owing - 1) as bigint) as extra_loans
     from (
         select balances.as_of_date, sharing.cell_number, sharing.borrower_key, count(*) as loans_owing
         from {{ balances }} as balances

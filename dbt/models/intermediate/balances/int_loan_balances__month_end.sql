@@ -2,19 +2,23 @@
 -- Loan × month-end balances by bucket. A loan has a row for every month-end from its first ledger
 -- month until its balance is back to zero for good (or the last month of the ledger). The month
 -- spine is the months the ledger has rows in: interest is collected every month.
+-- Amounts are bigint (DuckDB sums to 128-bit integers, which are slower to write, read and add).
 -- Incremental (macros/recompute/): from `from_month` on, a loan's balances start from
 -- its row at the month-end before, as if that month's movements had brought them.
 with ledger_movements as (
     select
         loan_id,
         month_end_date,
-        sum(current_movement) as current_movement,
-        sum(overdue_movement) as overdue_movement,
-        sum(frozen_movement) as frozen_movement,
+        cast(sum(current_movement) as bigint) as current_movement,
+        cast(sum(overdue_movement) as bigint) as overdue_movement,
+        cast(sum(frozen_movement) as bigint) as frozen_movement,
         -- a write-off's interest_amount is interest written off, not collected
-        sum(case when transaction_type = 'write_off' then 0 else interest_amount end) as interest_collected,
-        sum(case when transaction_type = 'principal_repayment' then principal_amount else 0 end) as principal_repaid,
-        sum(case when transaction_type = 'write_off' then principal_amount else 0 end) as principal_written_off
+        cast(sum(case when transaction_type = 'write_off' then 0 else interest_amount end) as bigint)
+            as interest_collected,
+        cast(sum(case when transaction_type = 'principal_repayment' then principal_amount else 0 end) as bigint)
+            as principal_repaid,
+        cast(sum(case when transaction_type = 'write_off' then principal_amount else 0 end) as bigint)
+            as principal_written_off
     from {{ recomputed(ref('stg_branch__transactions'), column='month_end_date') }}
     group by loan_id, month_end_date
 ),
@@ -65,16 +69,17 @@ balances as (
     select
         loan_months.loan_id,
         loan_months.month_end_date as as_of_date,
-        sum(coalesce(m.current_movement, 0)) over loan_history as current_principal,
-        sum(coalesce(m.overdue_movement, 0)) over loan_history as overdue_principal,
-        sum(coalesce(m.frozen_movement, 0)) over loan_history as frozen_principal,
-        sum(coalesce(m.current_movement, 0) + coalesce(m.overdue_movement, 0) + coalesce(m.frozen_movement, 0))
-            over loan_history as outstanding_principal,
+        cast(sum(coalesce(m.current_movement, 0)) over loan_history as bigint) as current_principal,
+        cast(sum(coalesce(m.overdue_movement, 0)) over loan_history as bigint) as overdue_principal,
+        cast(sum(coalesce(m.frozen_movement, 0)) over loan_history as bigint) as frozen_principal,
+        cast(sum(
+            coalesce(m.current_movement, 0) + coalesce(m.overdue_movement, 0) + coalesce(m.frozen_movement, 0)
+        ) over loan_history as bigint) as outstanding_principal,
         -- what the loan owed at the previous month-end: this month-end's balance less this month's movements
-        sum(coalesce(m.current_movement, 0)) over loan_history
-        - coalesce(m.current_movement, 0) as current_principal_at_month_start,
-        sum(coalesce(m.overdue_movement, 0)) over loan_history
-        - coalesce(m.overdue_movement, 0) as overdue_principal_at_month_start,
+        cast(sum(coalesce(m.current_movement, 0)) over loan_history - coalesce(m.current_movement, 0) as bigint)
+            as current_principal_at_month_start,
+        cast(sum(coalesce(m.overdue_movement, 0)) over loan_history - coalesce(m.overdue_movement, 0) as bigint)
+            as overdue_principal_at_month_start,
         coalesce(m.interest_collected, 0) as interest_collected,
         coalesce(m.principal_repaid, 0) as principal_repaid,
         coalesce(m.principal_written_off, 0) as principal_written_off

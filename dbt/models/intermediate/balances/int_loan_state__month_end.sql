@@ -21,21 +21,24 @@ monthly_events as (
     select
         loan_id,
         month_end_date,
-        sum(case when transaction_type = 'extension' then 1 else 0 end) as extensions,
+        cast(sum(case when transaction_type = 'extension' then 1 else 0 end) as bigint) as extensions,
         max(case when transaction_type = 'extension' then new_due_date end) as latest_new_due_date,
         -- an extension or a rescheduling moves an instalment to its new due date
-        sum(case when transaction_type in ('extension', 'rescheduling') then principal_amount else 0 end)
-            as principal_moved_away,
-        sum(case when transaction_type = 'rescheduling' then principal_amount else 0 end) as principal_rescheduled,
-        sum(case when transaction_type = 'opening_balance' then principal_amount else 0 end)
+        cast(
+            sum(case when transaction_type in ('extension', 'rescheduling') then principal_amount else 0 end) as bigint
+        ) as principal_moved_away,
+        cast(sum(case when transaction_type = 'rescheduling' then principal_amount else 0 end) as bigint)
+            as principal_rescheduled,
+        cast(sum(case when transaction_type = 'opening_balance' then principal_amount else 0 end) as bigint)
             as principal_brought_forward,
-        sum(
+        cast(sum(
             case
                 when transaction_type = 'principal_repayment' and from_bucket = 'current' then principal_amount
                 else 0
             end
-        ) as principal_repaid_from_current,
-        sum(case when transaction_type = 'write_off' then interest_amount else 0 end) as interest_written_off,
+        ) as bigint) as principal_repaid_from_current,
+        cast(sum(case when transaction_type = 'write_off' then interest_amount else 0 end) as bigint)
+            as interest_written_off,
         sum(case when transaction_type = 'freeze' then 1 else 0 end) as freezes
     from ledger
     {%- if from_month %}
@@ -84,7 +87,7 @@ moved_into as (
     select
         loan_id,
         {{ dbt.last_day('new_due_date', 'month') }} as month_end_date,
-        sum(principal_amount) as principal_moved_into
+        cast(sum(principal_amount) as bigint) as principal_moved_into
     from ledger
     where transaction_type in ('extension', 'rescheduling')
     {%- if from_month %}
@@ -94,7 +97,10 @@ moved_into as (
 ),
 
 scheduled as (
-    select loan_id, {{ dbt.last_day('due_date', 'month') }} as month_end_date, sum(principal_due) as principal_scheduled
+    select
+        loan_id,
+        {{ dbt.last_day('due_date', 'month') }} as month_end_date,
+        cast(sum(principal_due) as bigint) as principal_scheduled
     from {{ ref('stg_branch__loan_schedules') }}
     {%- if from_month %}
     where due_date >= {{ months_before(from_month) }}

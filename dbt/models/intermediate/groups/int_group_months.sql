@@ -20,13 +20,13 @@ loans_by_group as (
     select
         group_id,
         as_of_date,
-        sum(overdue_principal) as overdue_principal,
-        sum(outstanding_principal) as outstanding_principal,
-        sum(interest_collected) as interest_collected,
-        sum(interest_accrued) as interest_due,
-        sum(principal_repaid) as principal_repaid,
-        sum(principal_due) as principal_due,
-        sum(principal_collected_of_due) as principal_collected_of_due
+        cast(sum(overdue_principal) as bigint) as overdue_principal,
+        cast(sum(outstanding_principal) as bigint) as outstanding_principal,
+        cast(sum(interest_collected) as bigint) as interest_collected,
+        cast(sum(interest_accrued) as bigint) as interest_due,
+        cast(sum(principal_repaid) as bigint) as principal_repaid,
+        cast(sum(principal_due) as bigint) as principal_due,
+        cast(sum(principal_collected_of_due) as bigint) as principal_collected_of_due
     from {{ recomputed(ref('int_loan_state__month_end'), months_back=1) }}
     where group_id is not null
     group by group_id, as_of_date
@@ -36,8 +36,8 @@ savings as (
     select
         group_id,
         month_end_date as as_of_date,
-        sum(depositing_members) as depositing_members,
-        sum(amount) as savings_deposited
+        cast(sum(depositing_members) as bigint) as depositing_members,
+        cast(sum(amount) as bigint) as savings_deposited
     from {{ recomputed(ref('stg_branch__savings_deposits'), months_back=1, column='month_end_date') }}
     group by group_id, month_end_date
 ),

@@ -14,30 +14,32 @@ cells as (
         program_code,
         organisation_code,
         -- a loan has one row a month-end, so counting rows counts loans
-        sum(case when outstanding_principal > 0 then 1 else 0 end) as loans_with_outstanding,
-        sum(case when overdue_principal > 0 then 1 else 0 end) as loans_with_overdue,
-        sum(current_principal) as current_principal,
-        sum(overdue_principal) as overdue_principal,
-        sum(frozen_principal) as frozen_principal,
-        sum(outstanding_principal) as outstanding_principal,
+        cast(sum(case when outstanding_principal > 0 then 1 else 0 end) as bigint) as loans_with_outstanding,
+        cast(sum(case when overdue_principal > 0 then 1 else 0 end) as bigint) as loans_with_overdue,
+        cast(sum(current_principal) as bigint) as current_principal,
+        cast(sum(overdue_principal) as bigint) as overdue_principal,
+        cast(sum(frozen_principal) as bigint) as frozen_principal,
+        cast(sum(outstanding_principal) as bigint) as outstanding_principal,
         -- portfolio at risk: the whole outstanding of a loan in arrears, not only its overdue part
-        sum(case when days_past_due > 30 then outstanding_principal else 0 end) as par30_principal,
-        sum(case when days_past_due > 90 then outstanding_principal else 0 end) as par90_principal,
-        sum(case when frozen_cause_code = 'K4c' then frozen_principal else 0 end) as k4c_frozen_principal,
+        cast(sum(case when days_past_due > 30 then outstanding_principal else 0 end) as bigint) as par30_principal,
+        cast(sum(case when days_past_due > 90 then outstanding_principal else 0 end) as bigint) as par90_principal,
+        cast(sum(case when frozen_cause_code = 'K4c' then frozen_principal else 0 end) as bigint)
+            as k4c_frozen_principal,
         -- frozen debt whose freeze has expired (its decision's date, or its cause and loss's term)
-        sum(case when freeze_expiry_date <= as_of_date then frozen_principal else 0 end)
+        cast(sum(case when freeze_expiry_date <= as_of_date then frozen_principal else 0 end) as bigint)
             as frozen_principal_past_expiry,
-        sum(case when borrower_left_residence then outstanding_principal else 0 end) as left_residence_principal,
-        sum(principal_written_off) as principal_written_off,
-        sum(interest_written_off) as interest_written_off,
-        sum(principal_due) as principal_due,
-        sum(principal_collected_of_due) as principal_collected_of_due,
-        sum(principal_rescheduled) as principal_rescheduled,
-        sum(principal_repaid) as principal_repaid,
-        sum(interest_accrued) as interest_due,
-        sum(interest_collected) as interest_collected,
-        sum(interest_collected_of_accrued) as interest_collected_of_due,
-        sum(interest_unpaid) as interest_unpaid
+        cast(sum(case when borrower_left_residence then outstanding_principal else 0 end) as bigint)
+            as left_residence_principal,
+        cast(sum(principal_written_off) as bigint) as principal_written_off,
+        cast(sum(interest_written_off) as bigint) as interest_written_off,
+        cast(sum(principal_due) as bigint) as principal_due,
+        cast(sum(principal_collected_of_due) as bigint) as principal_collected_of_due,
+        cast(sum(principal_rescheduled) as bigint) as principal_rescheduled,
+        cast(sum(principal_repaid) as bigint) as principal_repaid,
+        cast(sum(interest_accrued) as bigint) as interest_due,
+        cast(sum(interest_collected) as bigint) as interest_collected,
+        cast(sum(interest_collected_of_accrued) as bigint) as interest_collected_of_due,
+        cast(sum(interest_unpaid) as bigint) as interest_unpaid
     from state
     group by as_of_date, province_code, new_commune_code, program_code, organisation_code
 ),
@@ -63,8 +65,8 @@ written_off_to_date as (
         cells.new_commune_code,
         cells.program_code,
         cells.organisation_code,
-        sum(earlier.principal_written_off) as principal_written_off_to_date,
-        sum(earlier.interest_written_off) as interest_written_off_to_date
+        cast(sum(earlier.principal_written_off) as bigint) as principal_written_off_to_date,
+        cast(sum(earlier.interest_written_off) as bigint) as interest_written_off_to_date
     from cells
     inner join write_offs as earlier
         on earlier.new_commune_code = cells.new_commune_code

@@ -39,12 +39,14 @@ cell_sums as (
     select
         balances.as_of_date,
         loan_cells.cell_number,
-        sum(balances.current_principal) as current_principal,
-        sum(balances.overdue_principal) as overdue_principal,
-        sum(balances.frozen_principal) as frozen_principal,
-        sum(balances.outstanding_principal) as outstanding_principal,
-        sum(case when balances.outstanding_principal > 0 and loan_cells.borrower_key is not null then 1 else 0 end)
-            as loans_of_borrowers
+        cast(sum(balances.current_principal) as bigint) as current_principal,
+        cast(sum(balances.overdue_principal) as bigint) as overdue_principal,
+        cast(sum(balances.frozen_principal) as bigint) as frozen_principal,
+        cast(sum(balances.outstanding_principal) as bigint) as outstanding_principal,
+        cast(
+            sum(case when balances.outstanding_principal > 0 and loan_cells.borrower_key is not null then 1 else 0 end)
+            as bigint
+        ) as loans_of_borrowers
     from {{ recomputed(ref('int_loan_balances__month_end')) }} as balances
     inner join loan_cells on loan_cells.loan_id = balances.loan_id
     group by balances.as_of_date, loan_cells.cell_number
