@@ -4,6 +4,7 @@ resource, so a definition says what it touches."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -50,12 +51,19 @@ class WarehouseDbt(DbtCliResource):
     settings_vars: dict[str, str]
 
 
+# the dbt installed beside this Python, whatever PATH says
+DBT_EXECUTABLE = Path(sys.executable).parent / "dbt"
+
+
 def dbt_project(target: str) -> DbtProject:
     project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target=target)
     # `dagster dev` re-parses on load; every other entry point parses when the manifest is missing
     # or older than the project's files (a pulled model would otherwise be unknown to Dagster).
     project.prepare_if_dev()
     if _manifest_is_stale(project.manifest_path):
+        # dagster-dbt's preparer starts `dbt` from PATH: make it the one beside this Python, as
+        # the builds do (`.venv/bin/pcw` run from a shell whose PATH lacks the environment)
+        os.environ["PATH"] = os.pathsep.join([str(DBT_EXECUTABLE.parent), os.environ.get("PATH", "")])
         project.preparer.prepare(project)
     return project
 
@@ -78,10 +86,9 @@ def build_resources(settings: Settings, project: DbtProject) -> dict:
         "landing": LandingFolder(path=str(settings.landing_dir)),
         "published": PublishedFolder(path=str(settings.published_dir)),
         "alerts": AlertLog(path=str(settings.data_dir / "alerts.log")),
-        # the dbt installed beside this Python, whatever PATH says
         "dbt": WarehouseDbt(
             project_dir=project,
-            dbt_executable=str(Path(sys.executable).parent / "dbt"),
+            dbt_executable=str(DBT_EXECUTABLE),
             settings_vars=settings.dbt_vars(),
         ),
     }
