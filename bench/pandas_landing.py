@@ -93,10 +93,9 @@ def loan_new_communes(ledger: pd.DataFrame, loans: pd.DataFrame) -> pd.DataFrame
     return loans.assign(new_commune_code=loans.loan_id.map(latest).fillna(fallback))
 
 
-def compare_rows(
-    pandas_result: pd.DataFrame, mart: pd.DataFrame, grain: list[str], columns: list[str], total: str
-) -> dict:
-    """Both give the same `columns` at every grain row (a row missing on one side counts as zero)."""
+def compare_rows(pandas_result: pd.DataFrame, mart: pd.DataFrame, grain: list[str], columns: list[str]) -> dict:
+    """Both give the same `columns` at every grain row (a row missing on one side counts as zero);
+    the outstanding principal each side totals."""
     left = pandas_result[grain + columns].assign(as_of_date=pd.to_datetime(pandas_result.as_of_date))
     right = mart[grain + columns].assign(as_of_date=pd.to_datetime(mart.as_of_date))
     joined = left.merge(right, on=grain, how="outer", suffixes=("_pandas", "_mart"))
@@ -108,7 +107,7 @@ def compare_rows(
     return {
         "rows_compared": len(joined),
         "rows_differing": int(differing.sum()),
-        f"{total}_total_pandas": int(left[total].sum()),
-        f"{total}_total_mart": int(right[total].sum()),
+        "outstanding_total_pandas": int(left.outstanding_principal.sum()),
+        "outstanding_total_mart": int(right.outstanding_principal.sum()),
         "agree": bool(not differing.any()),
     }
