@@ -61,13 +61,15 @@ def loan_months(ledger: pd.DataFrame) -> pd.DataFrame:
     )
     month_ends = np.sort(monthly.as_of_date.unique())
     position = pd.Series(np.arange(len(month_ends)), index=month_ends)
-    span = monthly.assign(
-        first=monthly.as_of_date.map(position),
+    loan = monthly.assign(
+        month=monthly.as_of_date.map(position),
         owed=monthly[[f"{b}_movement" for b in BUCKETS]].sum(axis=1),
     ).groupby("loan_id")
-    span = pd.DataFrame({"first": span["first"].min(), "last": span["first"].max(), "owed": span.owed.sum()})
-    span.loc[span.owed != 0, "last"] = len(month_ends) - 1  # still owing: to the ledger's end
+    # from the loan's first ledger month to its last, or to the ledger's end while it still owes
+    span = pd.DataFrame({"first": loan.month.min(), "last": loan.month.max(), "owed": loan.owed.sum()})
+    span.loc[span.owed != 0, "last"] = len(month_ends) - 1
     months = span["last"] - span["first"] + 1
+    # every month position of every span: its first, then counting up within the span
     starts = np.repeat(span["first"].to_numpy(), months)
     offset = np.arange(months.sum()) - np.repeat(months.cumsum().to_numpy() - months.to_numpy(), months)
     spine = pd.DataFrame(
