@@ -23,18 +23,23 @@ LEDGER_COLUMNS = [
 LEDGER_AMOUNTS = ("principal_amount", "interest_amount")
 
 
-def read_ledger(landing: Path, extra: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Every ledger row of the landing folder (Parquet or CSV), amounts as int64, with each row's
-    signed movement of every bucket (what moved into it less what moved out)."""
-    columns = LEDGER_COLUMNS + list(extra)
+def _read(landing: Path, source: str, columns: list[str]) -> pd.DataFrame:
+    """Every file of a source, Parquet or CSV (as text: typed by the caller)."""
     frames = []
-    for path in sorted((Path(landing) / "transactions").glob("*/*")):
+    for path in sorted((Path(landing) / source).glob("*/*")):
         if path.suffix == ".parquet":
             frames.append(pd.read_parquet(path, columns=columns))
         elif path.suffix == ".csv":
-            frame = pd.read_csv(path, usecols=columns, dtype=str, encoding="utf-8-sig")
-            frames.append(frame.astype({c: "int64" for c in LEDGER_AMOUNTS if c in columns}))
-    ledger = pd.concat(frames, ignore_index=True)
+            frames.append(pd.read_csv(path, usecols=columns, dtype=str, encoding="utf-8-sig"))
+    return pd.concat(frames, ignore_index=True)
+
+
+def read_ledger(landing: Path, extra: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Every ledger row of the landing folder, amounts as int64, with each row's signed movement
+    of every bucket (what moved into it less what moved out)."""
+    columns = LEDGER_COLUMNS + list(extra)
+    ledger = _read(landing, "transactions", columns)
+    ledger = ledger.astype({c: "int64" for c in LEDGER_AMOUNTS if c in columns})
     ledger["transaction_date"] = pd.to_datetime(ledger.transaction_date)
     for bucket in BUCKETS:
         ledger[f"{bucket}_movement"] = ledger.principal_amount.where(
@@ -44,24 +49,15 @@ def read_ledger(landing: Path, extra: tuple[str, ...] = ()) -> pd.DataFrame:
     return ledger
 
 
-def _register(landing: Path, source: str, columns: list[str]) -> pd.DataFrame:
-    return pd.concat(
-        [
-            pd.read_csv(p, dtype=str, encoding="utf-8-sig", usecols=columns)
-            for p in sorted((Path(landing) / source).glob("*/*.csv"))
-        ],
-        ignore_index=True,
-    )
-
-
 def read_loans(landing: Path, ledger: pd.DataFrame) -> pd.DataFrame:
     """Each loan with its Transaction Office, its 2025 commune and province, and 'DIRECT' for a
     loan lent without an organisation."""
-    loans = _register(
+    loans = _read(
         landing,
         "loans",
         [
             "loan_id",
+            "group_id",
             "program_code",
             "funding_source",
             "organisation_code",
@@ -70,27 +66,52 @@ def read_loans(landing: Path, ledger: pd.DataFrame) -> pd.DataFrame:
             "transaction_point_id",
         ],
     )
-    points = _register(landing, "transaction_points", ["transaction_point_id", "transaction_office_code"])
+    points = _read(landing, "transaction_points", ["transaction_point_id", "transaction_office_code"])
     loans["transaction_office_code"] = loans.transaction_point_id.map(
         points.set_index("transaction_point_id").transaction_office_code
     )
     loans["organisation_code"] = loans.organisation_code.fillna("DIRECT")
-    loans = loan_new_communes(ledger, loans)
+    groups = group_new_communes(landing, ledger, loans)
+    own = restated(loans, "loan_id", "disbursement_date", ledger, "transaction_date", "transaction_id")
+    loans["new_commune_code"] = loans.group_id.map(groups).fillna(own)
     loans["province_code"] = loans.new_commune_code.map(new_communes().set_index("commune_code").province_code)
     return loans
 
 
-def loan_new_communes(ledger: pd.DataFrame, loans: pd.DataFrame) -> pd.DataFrame:
-    """The commune of the loan's latest row after the reorganisation, else its old commune's
-    default successor (int_loans__new_commune)."""
+def restated(registered: pd.DataFrame, key: str, since: str, rows: pd.DataFrame, date: str, row_id: str) -> pd.Series:
+    """Where a group or a loan sits on the 2025 map (macros/restated_on_new_commune.sql): the
+    commune of its own latest row after the reorganisation, else its registered commune if
+    registered since, else the old commune's default successor."""
     reform = pd.Timestamp(REORGANISATION_DATE)
-    after = ledger[ledger.transaction_date >= reform].sort_values(["loan_id", "transaction_date", "transaction_id"])
-    latest = after.drop_duplicates("loan_id", keep="last").set_index("loan_id").commune_code
+    after = rows[pd.to_datetime(rows[date]) >= reform].sort_values([key, date, row_id])
+    latest = after.drop_duplicates(key, keep="last").set_index(key).commune_code
     crosswalk = commune_crosswalk()
     default = crosswalk[crosswalk.is_default_successor].set_index("old_commune_code").new_commune_code
-    disbursed_new = pd.to_datetime(loans.disbursement_date) >= reform
-    fallback = loans.commune_code.where(disbursed_new, loans.commune_code.map(default))
-    return loans.assign(new_commune_code=loans.loan_id.map(latest).fillna(fallback))
+    registered_new = pd.to_datetime(registered[since]) >= reform
+    fallback = registered.commune_code.where(registered_new, registered.commune_code.map(default))
+    return registered[key].map(latest).fillna(fallback)
+
+
+def group_new_communes(landing: Path, ledger: pd.DataFrame, loans: pd.DataFrame) -> pd.Series:
+    """Each Savings and Loan Group's 2025 commune (int_groups__new_commune): its rows are its
+    savings deposits and its loans' ledger rows, since a village moves whole."""
+    groups = _read(landing, "groups", ["group_id", "commune_code", "established_date"])
+    deposits = _read(landing, "savings_deposits", ["group_id", "deposit_id", "deposit_date", "commune_code"])
+    lent = ledger.merge(loans[loans.group_id.notna()][["loan_id", "group_id"]], on="loan_id")
+    rows = pd.concat(
+        [
+            deposits.rename(columns={"deposit_date": "row_date", "deposit_id": "row_id"}).assign(
+                row_date=lambda d: pd.to_datetime(d.row_date)
+            ),
+            lent.rename(columns={"transaction_date": "row_date", "transaction_id": "row_id"})[
+                ["group_id", "row_date", "row_id", "commune_code"]
+            ],
+        ],
+        ignore_index=True,
+    )
+    return pd.Series(
+        restated(groups, "group_id", "established_date", rows, "row_date", "row_id").to_numpy(), index=groups.group_id
+    )
 
 
 def compare_rows(pandas_result: pd.DataFrame, mart: pd.DataFrame, grain: list[str], columns: list[str]) -> dict:
