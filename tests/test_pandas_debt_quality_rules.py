@@ -1,11 +1,12 @@
-"""The debt-quality pandas script's loan rules on a hand-made ledger: each loan's months, days past
-due first in, first out, and the freeze in force (bench/pandas_debt_quality.py)."""
+"""The pandas scripts' rules on hand-made landing files: each loan's months, days past due first in,
+first out, and the freeze in force (bench/pandas_debt_quality.py); where a loan sits on the 2025
+map (bench/pandas_landing.py)."""
 
 import pandas as pd
 import pytest
 
 from bench.pandas_debt_quality import days_past_due, freeze_cause, loan_months
-from bench.pandas_landing import read_ledger
+from bench.pandas_landing import read_ledger, read_loans
 
 pytestmark = pytest.mark.unit
 
@@ -76,3 +77,50 @@ def test_the_freeze_in_force_is_the_last_one_posted(ledger):
     causes = by_loan_month(state, freeze_cause(ledger, state))
     assert causes["L1", "2024-05"] == causes["L1", "2024-06"] == "K4c"
     assert pd.isna(causes["L1", "2024-04"]) and pd.isna(causes["L3", "2024-06"])
+
+
+def test_a_groups_loans_sit_where_the_group_sits(tmp_path):
+    """G1's latest row after the reorganisation is a deposit in N1, later than its loan L1's own
+    row in N2: L1 goes with its group to N1. L2, lent directly, takes its own row's N2; L3, lent
+    directly after the reorganisation with no row since, stays in its registered N3."""
+    files = {
+        "groups": [("group_id", "commune_code", "established_date"), ("G1", "OLD", "2010-01-01")],
+        "savings_deposits": [
+            ("group_id", "deposit_id", "deposit_date", "commune_code"),
+            ("G1", "D1", "2025-08-01", "N1"),
+        ],
+        "transaction_points": [("transaction_point_id", "transaction_office_code"), ("TP1", "TO1")],
+        "loans": [
+            (
+                "loan_id",
+                "group_id",
+                "program_code",
+                "funding_source",
+                "organisation_code",
+                "disbursement_date",
+                "commune_code",
+                "transaction_point_id",
+            ),
+            ("L1", "G1", "01", "central", "HPN", "2020-01-01", "OLD", "TP1"),
+            ("L2", "", "01", "central", "", "2020-01-01", "OLD", "TP1"),
+            ("L3", "", "01", "central", "", "2025-08-01", "N3", "TP1"),
+        ],
+        "transactions": [
+            ("transaction_id", "transaction_date", "loan_id", "principal_amount", "from_bucket", "to_bucket"),
+            ("T1", "2025-07-15", "L1", "10", "current", ""),
+            ("T2", "2025-09-01", "L2", "10", "current", ""),
+            ("T3", "2025-08-01", "L3", "100", "", "current"),
+            ("T4", "2025-06-01", "L3", "0", "", ""),
+        ],
+    }
+    for source, (header, *rows) in files.items():
+        folder = tmp_path / source / "08"
+        folder.mkdir(parents=True)
+        frame = pd.DataFrame(rows, columns=header)
+        if source == "transactions":
+            frame["commune_code"] = ["N2", "N2", "N3", "OLD"]
+        frame.to_csv(folder / f"{source}_08.csv", index=False)
+    ledger = read_ledger(tmp_path)
+    loans = read_loans(tmp_path, ledger).set_index("loan_id")
+    assert loans.new_commune_code.to_dict() == {"L1": "N1", "L2": "N2", "L3": "N3"}
+    assert loans.organisation_code.to_dict() == {"L1": "HPN", "L2": "DIRECT", "L3": "DIRECT"}
