@@ -7,9 +7,10 @@ from the landing files, the same figures as `mart_outstanding_balance`:
 
 A loan's balance in a bucket is the sum of what moved into it minus what moved out (to_bucket /
 from_bucket); history is restated on the 2025 communes the way int_loans__new_commune does it
-(the commune of the loan's latest row after the reorganisation, else its old commune's default
-successor). Summing loans first and accumulating per group afterwards gives the same totals as
-balances loan by loan. Run: `uv run python -m bench.pandas_alternative data/landing`.
+(bench/pandas_landing.py: a group's loans where the group sits, a loan lent directly where its own
+latest row after the reorganisation is, else its old commune's default successor). Summing loans
+first and accumulating per group afterwards gives the same totals as balances loan by loan.
+Run: `uv run python -m bench.pandas_alternative data/landing`.
 """
 
 from __future__ import annotations
