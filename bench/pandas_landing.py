@@ -97,7 +97,8 @@ def group_new_communes(landing: Path, ledger: pd.DataFrame, loans: pd.DataFrame)
     savings deposits and its loans' ledger rows, since a village moves whole."""
     groups = _read(landing, "groups", ["group_id", "commune_code", "established_date"])
     deposits = _read(landing, "savings_deposits", ["group_id", "deposit_id", "deposit_date", "commune_code"])
-    lent = ledger.merge(loans[loans.group_id.notna()][["loan_id", "group_id"]], on="loan_id")
+    after = ledger[ledger.transaction_date >= pd.Timestamp(REORGANISATION_DATE)]  # the rows that can place it
+    lent = after.merge(loans[loans.group_id.notna()][["loan_id", "group_id"]], on="loan_id")
     rows = pd.concat(
         [
             deposits.rename(columns={"deposit_date": "row_date", "deposit_id": "row_id"}).assign(
