@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from bench.pandas_alternative import compare_with_mart
+from bench import pandas_alternative, pandas_debt_quality
 from bench.scales import Scale
 from dagster_project.domain.landing_contract import LANDING_SOURCES
 from dagster_project.ingest.control import CONTROL_SUFFIX
@@ -119,9 +119,16 @@ def repeated(step: str, args: dict, workdir: Path, repeat: int) -> dict:
     return {**median_of(runs), "runs": len(runs), "seconds_each": [round(r["seconds"], 3) for r in runs]}
 
 
-def _mart(warehouse: Path) -> pd.DataFrame:
+# each plain-pandas script: the mart it restates and how the two are compared
+PANDAS_SCRIPTS = {
+    "pandas_alternative": ("mart_outstanding_balance", pandas_alternative.compare_with_mart),
+    "pandas_debt_quality": ("mart_debt_quality", pandas_debt_quality.compare_with_mart),
+}
+
+
+def _mart(warehouse: Path, name: str) -> pd.DataFrame:
     with duckdb.connect(str(warehouse), read_only=True) as conn:
-        return conn.execute("select * from mart_outstanding_balance").df()
+        return conn.execute(f"select * from {name}").df()
 
 
 def bench_scale(scale: Scale, workdir: Path, repeat: int | None = None, month_repeat: int | None = None) -> dict:
@@ -158,14 +165,11 @@ def bench_scale(scale: Scale, workdir: Path, repeat: int | None = None, month_re
     result["quality_gate_share"] = build["quality_gate_seconds"] / build["seconds"]
 
     if scale.pandas_alternative:
-        result["pandas_alternative"] = repeated(
-            "pandas_alternative", {"landing": str(landing), "output": str(work / "pandas.parquet")}, work, repeat
-        )
-        comparison = compare_with_mart(pd.read_parquet(work / "pandas.parquet"), _mart(work / "warehouse.duckdb"))
-        result["pandas_alternative"]["comparison"] = comparison
-        result["pandas_alternative"]["build_over_pandas_time_ratio"] = (
-            build["seconds"] / result["pandas_alternative"]["seconds"]
-        )
+        for step, (mart, compare) in PANDAS_SCRIPTS.items():
+            output = work / f"{step}.parquet"
+            result[step] = repeated(step, {"landing": str(landing), "output": str(output)}, work, repeat)
+            result[step]["comparison"] = compare(pd.read_parquet(output), _mart(work / "warehouse.duckdb", mart))
+            result[step]["build_over_pandas_time_ratio"] = build["seconds"] / result[step]["seconds"]
 
     if scale.incremental_month:
         result["new_month"] = {}

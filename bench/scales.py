@@ -16,7 +16,7 @@ class Scale:
     # history is shorter than that.
     incremental_month: str | None = None
     repeat: int = 3
-    # The pandas alternative holds every ledger row in memory: past a few provinces it cannot run here.
+    # The pandas scripts hold every ledger row in memory: past a few provinces they cannot run here.
     pandas_alternative: bool = True
 
 

@@ -161,17 +161,27 @@ def new_month(args: dict) -> dict:
     }
 
 
-def pandas_alternative(args: dict) -> dict:
-    from bench.pandas_alternative import outstanding_balance
-
+def _pandas_script(compute, args: dict) -> dict:
     started = time.perf_counter()
-    frame = outstanding_balance(Path(args["landing"]))
+    frame = compute(Path(args["landing"]))
     seconds = time.perf_counter() - started
     frame.to_parquet(args["output"], index=False)
     return {"seconds": seconds, "rows": len(frame)}
 
 
-STEPS = {f.__name__: f for f in (generate, bare_duckdb, build, new_month, pandas_alternative)}
+def pandas_alternative(args: dict) -> dict:
+    from bench.pandas_alternative import outstanding_balance
+
+    return _pandas_script(outstanding_balance, args)
+
+
+def pandas_debt_quality(args: dict) -> dict:
+    from bench.pandas_debt_quality import debt_quality
+
+    return _pandas_script(debt_quality, args)
+
+
+STEPS = {f.__name__: f for f in (generate, bare_duckdb, build, new_month, pandas_alternative, pandas_debt_quality)}
 
 if __name__ == "__main__":
     step, arguments, output = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
