@@ -21,10 +21,11 @@ def _gib(value) -> str:
 def rows(results: list[dict]) -> list[str]:
     header = [
         "| scale | runs (new month) | transactions | generate s | full build s | ingest rows/s (share of bare DuckDB) "
-        "| GX gates share | dbt s | new month, 1 y / 10 y history s (ratio) | pandas s (build time ÷ pandas time) "
+        "| GX gates share | dbt s | nothing changed s | new month, 1 y / 10 y history s (ratio) "
+        "| pandas s (build time ÷ pandas time) "
         "| pandas = mart | pandas debt quality s (build ÷ pandas) | pandas debt quality = mart "
         "| peak RSS GiB (generate / build) | spill GB (build) |",
-        "|" + "---|" * 15,
+        "|" + "---|" * 16,
     ]
     body = []
     for r in results:
@@ -43,11 +44,17 @@ def rows(results: list[dict]) -> list[str]:
             f" {b['transactions']:,} | {_s(r['generation']['seconds'])} | {_s(b['seconds'])} "
             f"| {i['rows_per_second']:,.0f} ({100 * i['share_of_bare_duckdb']:.0f} %) "
             f"| {100 * r['quality_gate_share']:.0f} % "
-            f"| {_s(b['dbt_seconds'])} | {month_cell} | {_pandas(p)} | {_pandas(r.get('pandas_debt_quality'))} "
+            f"| {_s(b['dbt_seconds'])} | {_unchanged(r)} | {month_cell} "
+            f"| {_pandas(p)} | {_pandas(r.get('pandas_debt_quality'))} "
             f"| {_gib(r['generation']['peak_rss_bytes'])} / {_gib(r['build']['peak_rss_bytes'])} "
             f"| {_spill(b)} |"
         )
     return header + body
+
+
+def _unchanged(r: dict) -> str:
+    """The process of a build on a built warehouse whose landing files did not change."""
+    return _s(r["unchanged"]["process_seconds"]) if "unchanged" in r else "–"
 
 
 def _spill(build: dict) -> str:

@@ -101,7 +101,8 @@ def build(args: dict) -> dict:
     from dagster_project.cli.build import build_warehouse
 
     settings = _settings(args)
-    settings.warehouse_path.unlink(missing_ok=True)
+    if not args.get("unchanged"):  # else the warehouse of the last build, its landing files unchanged
+        settings.warehouse_path.unlink(missing_ok=True)
     since = time.time()
     started = time.perf_counter()
     with dg.DagsterInstance.ephemeral() as instance:
